@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Headers, HttpException, Inject, Param, Post, Res } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { parseAmount, formatAmount } from '@settlement/money';
+import { AuthService } from '../auth/auth.service';
+import { GATEWAY_CONFIG } from '../database/database.providers';
+import type { GatewayConfig } from '../gateway.config';
+import { LedgerClient, requestHash } from '../ledger-client/ledger.client';
+
+/** Identifiers admins may choose for merchants: short, URL- and key-safe. */
+const merchantIdPattern = /^[a-z0-9][a-z0-9_-]{1,39}$/;
+
+/**
+ * Provisioning for operators: merchants, secret rotation and wallet funding.
+ * Guarded by ADMIN_TOKEN; answers are plain JSON with `error` codes.
+ */
+@Controller('admin')
+export class AdminController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly ledger: LedgerClient,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  /** Creates a merchant and its first OAuth client secret (shown once). */
+  @Post('merchants')
+  async createMerchant(@Headers('authorization') authorization: string | undefined, @Body() raw: unknown, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(authorization);
+    const body = parseObject(raw);
+    const merchantId = body['merchantId'];
+    if (typeof merchantId !== 'string' || !merchantIdPattern.test(merchantId)) throw adminError(400, 'INVALID_MERCHANT_ID', `merchantId must match ${merchantIdPattern}`);
+    const name = typeof body['name'] === 'string' && body['name'] !== '' ? body['name'] : merchantId;
+    const created = await this.auth.createMerchant(merchantId, name);
+    if (created === 'EXISTS') throw adminError(409, 'MERCHANT_EXISTS', `merchant ${merchantId} exists; rotate its secret instead`);
+    await reply.status(201).send(created);
+  }
+
+  /** Issues an additional client secret; the two newest stay valid so clients can rotate. */
+  @Post('merchants/:merchantId/secrets')
+  async rotateSecret(@Headers('authorization') authorization: string | undefined, @Param('merchantId') merchantId: string, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(authorization);
+    const rotated = await this.auth.rotateSecret(merchantId);
+    if (rotated === 'NOT_FOUND') throw adminError(404, 'MERCHANT_NOT_FOUND', merchantId);
+    await reply.status(201).send(rotated);
+  }
+
+  /**
+   * Credits a user's wallet from the external clearing account, opening the
+   * wallet if needed. Idempotent by `reference`.
+   */
+  @Post('wallets/fund')
+  async fund(@Headers('authorization') authorization: string | undefined, @Body() raw: unknown, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(authorization);
+    const body = parseObject(raw);
+    const { merchantId, username, currency, reference } = body;
+    for (const [field, value] of Object.entries({ merchantId, username, currency, reference })) {
+      if (typeof value !== 'string' || value === '') throw adminError(400, 'INVALID_FIELD', `${field} must be a non-empty string`);
+    }
+    if (!this.config.currencies.includes(currency as string)) throw adminError(400, 'UNKNOWN_CURRENCY', String(currency));
+    const amount = parseAmount(body['amount'], 'positive');
+    if (!amount.ok) throw adminError(400, 'INVALID_AMOUNT', amount.problem);
+    const fields = { merchantId: merchantId as string, username: username as string, currency: currency as string, reference: reference as string };
+    const amountText = formatAmount(amount.value);
+    const outcome = await this.ledger.execute(
+      'wallet.funding.requested',
+      { ...fields, amount: amountText, commandId: `admin-funding:${fields.merchantId}:${fields.reference}`, requestHash: requestHash({ ...fields, amount: amountText }) },
+      randomUUID(),
+    );
+    if (outcome.kind === 'unknown') throw adminError(504, 'RESULT_UNKNOWN', `${outcome.why}; retry with the same reference`);
+    const result = outcome.result;
+    if (result.status === 'REJECTED') throw adminError(409, result.reason ?? 'REJECTED', 'funding rejected');
+    await reply.status(200).send({ status: result.status, transactionRef: result.transactionRef, balances: result.balances });
+  }
+
+  private requireAdmin(authorization: string | undefined): void {
+    const expected = Buffer.from(`Bearer ${this.config.adminToken}`);
+    const actual = Buffer.from(authorization ?? '');
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw adminError(401, 'UNAUTHORIZED', 'admin token required');
+  }
+}
+
+function adminError(status: number, error: string, message: string): HttpException {
+  return new HttpException({ error, message }, status);
+}
+
+function parseObject(raw: unknown): Record<string, unknown> {
+  try {
+    const parsed: unknown = typeof raw === 'string' ? JSON.parse(raw) : undefined;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // Falls through to the error below.
+  }
+  throw adminError(400, 'MALFORMED_JSON', 'body must be a JSON object');
+}

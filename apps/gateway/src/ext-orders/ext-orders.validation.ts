@@ -1,0 +1,65 @@
+import { formatAmount, parseAmount, type AmountSign } from '@settlement/money';
+import { EXT_ORDER_CODES, ExtOrderError } from './ext-orders.codes';
+
+/** Longest identifier accepted in extRequestId, username and extRefId. */
+const identifierLengthMax = 128;
+
+/** Parses a raw body as a JSON object, or throws the protocol's malformed-JSON error. */
+export function parseJsonObject(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new ExtOrderError(EXT_ORDER_CODES.MALFORMED_JSON, 'empty body');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ExtOrderError(EXT_ORDER_CODES.MALFORMED_JSON);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ExtOrderError(EXT_ORDER_CODES.MALFORMED_JSON, 'body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Refuses fields the seed does not define, so a typo is never silently ignored. */
+export function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `unknown field ${key}`);
+  }
+}
+
+export function requiredIdentifier(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value.length === 0) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} must be a non-empty string`);
+  if (value.length > identifierLengthMax) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} is longer than ${identifierLengthMax}`);
+  // Control characters would end up in logs and keys; nothing legitimate needs them.
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} has control characters`);
+  return value;
+}
+
+export function optionalIdentifier(body: Record<string, unknown>, field: string): string | undefined {
+  if (body[field] === undefined || body[field] === null) return undefined;
+  return requiredIdentifier(body, field);
+}
+
+/** A decimal-string amount, returned in canonical 8-decimal form. */
+export function requiredAmount(body: Record<string, unknown>, field: string, sign: AmountSign): string {
+  const parsed = parseAmount(body[field], sign);
+  if (!parsed.ok) {
+    const answer = body[field] === undefined ? EXT_ORDER_CODES.INVALID_FIELD : EXT_ORDER_CODES.INVALID_AMOUNT;
+    throw new ExtOrderError(answer, `${field}: ${parsed.problem}`);
+  }
+  return formatAmount(parsed.value);
+}
+
+/** Bonus amounts exist in the seed but phase 1 accepts only zero (absent means zero). */
+export function zeroBonus(body: Record<string, unknown>, field: string): void {
+  if (body[field] === undefined) return;
+  const parsed = parseAmount(body[field], 'non-negative');
+  if (!parsed.ok) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_AMOUNT, `${field}: ${parsed.problem}`);
+  if (!parsed.value.isZero()) throw new ExtOrderError(EXT_ORDER_CODES.BONUS_NOT_SUPPORTED, field);
+}
+
+export function knownCurrency(body: Record<string, unknown>, currencies: readonly string[]): string {
+  const currency = requiredIdentifier(body, 'currency');
+  if (!currencies.includes(currency)) throw new ExtOrderError(EXT_ORDER_CODES.UNKNOWN_CURRENCY, currency);
+  return currency;
+}

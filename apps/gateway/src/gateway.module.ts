@@ -1,0 +1,23 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { AdminController } from './admin/admin.controller';
+import { AuthService } from './auth/auth.service';
+import { OAuthController } from './auth/oauth.controller';
+import { DATA_SOURCE, GATEWAY_CONFIG, dataSourceProvider } from './database/database.providers';
+import { CreateOrderController } from './ext-orders/create-order/create-order.controller';
+import { gatewayConfigFromEnv } from './gateway.config';
+import { HealthController } from './health/health.controller';
+import { LedgerClient } from './ledger-client/ledger.client';
+import { kafkaProvider } from './messaging.providers';
+
+@Module({
+  controllers: [HealthController, OAuthController, AdminController, CreateOrderController],
+  providers: [{ provide: GATEWAY_CONFIG, useFactory: gatewayConfigFromEnv }, dataSourceProvider, kafkaProvider, AuthService, LedgerClient],
+})
+export class GatewayModule implements OnApplicationShutdown {
+  constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.dataSource.destroy();
+  }
+}

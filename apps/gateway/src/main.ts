@@ -1,0 +1,20 @@
+import './instrumentation';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { stopTelemetry } from '@settlement/telemetry';
+import { GatewayModule } from './gateway.module';
+import { gatewayConfigFromEnv } from './gateway.config';
+import { registerRawBodyParsers } from './http/raw-body';
+
+async function bootstrap(): Promise<void> {
+  const config = gatewayConfigFromEnv();
+  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes });
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, { bodyParser: false });
+  registerRawBodyParsers(app.getHttpAdapter().getInstance());
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  process.on('beforeExit', () => void stopTelemetry());
+}
+
+void bootstrap();

@@ -1,0 +1,14 @@
+import { accountKey, type WalletRef } from '@settlement/contracts';
+
+/** Kinds of account; user wallets have `available` and `held`, the rest are the platform's. */
+export type AccountKind = 'available' | 'held' | 'house' | 'clearing' | 'fee' | 'fx';
+
+/** Account codes: the stable, human-readable identity of every account. */
+export const accountCodes = {
+  available: (w: WalletRef) => `user:${accountKey(w)}:available`,
+  held: (w: WalletRef) => `user:${accountKey(w)}:held`,
+  /** The merchant's house account, counterparty of its players' profit and loss. */
+  house: (merchantId: string, currency: string) => `house:${merchantId}:${currency}`,
+  /** Money entering or leaving the platform (top-ups, admin funding, withdrawals). */
+  externalClearing: (currency: string) => `clearing:external:${currency}`,
+};

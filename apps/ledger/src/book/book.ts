@@ -1,0 +1,97 @@
+import { accountKey, type WalletBalances, type WalletRef } from '@settlement/contracts';
+import { Decimal, formatAmount } from '@settlement/money';
+import type { AccountKind } from './account-codes';
+import { accountCodes } from './account-codes';
+
+/** An account as loaded (and locked) for one batch. */
+export interface BookAccount {
+  readonly id: string;
+  readonly code: string;
+  readonly walletKey: string | null;
+  readonly kind: AccountKind;
+  readonly currency: string;
+  balance: Decimal;
+}
+
+/** One leg of a transaction: a signed amount on one account. Legs of a transaction sum to zero. */
+export interface Posting {
+  readonly accountId: string;
+  readonly amount: Decimal;
+}
+
+/** A balanced set of postings made by one command. */
+export interface PendingTransaction {
+  /** Ledger transaction id, assigned from the sequence when the batch is written. */
+  id?: string;
+  readonly commandId: string;
+  readonly type: string;
+  readonly postings: Posting[];
+}
+
+/**
+ * The in-memory state of one batch: the locked accounts and the transactions
+ * the batch's commands made, applied in order. Handlers only ever move money
+ * through `transfer`, so every transaction balances by construction.
+ */
+export class Book {
+  private readonly byCode = new Map<string, BookAccount>();
+  private readonly touched = new Set<BookAccount>();
+  readonly transactions: PendingTransaction[] = [];
+
+  constructor(accounts: readonly BookAccount[]) {
+    for (const account of accounts) this.byCode.set(account.code, account);
+  }
+
+  /** The wallet's two accounts, or undefined when the wallet was never opened. */
+  wallet(ref: WalletRef): { available: BookAccount; held: BookAccount } | undefined {
+    const available = this.byCode.get(accountCodes.available(ref));
+    const held = this.byCode.get(accountCodes.held(ref));
+    if (available === undefined || held === undefined) return undefined;
+    return { available, held };
+  }
+
+  /** A platform account that must have been loaded for this batch (a programmer error otherwise). */
+  account(code: string): BookAccount {
+    const account = this.byCode.get(code);
+    if (account === undefined) throw new Error(`account ${code} was not loaded for this batch`);
+    return account;
+  }
+
+  /** Starts a transaction for a command; postings are added with `transfer`. */
+  begin(commandId: string, type: string): PendingTransaction {
+    const tx: PendingTransaction = { commandId, type, postings: [] };
+    this.transactions.push(tx);
+    return tx;
+  }
+
+  /** Moves `amount` (positive) from one account to another within `tx`. */
+  transfer(tx: PendingTransaction, from: BookAccount, to: BookAccount, amount: Decimal): void {
+    if (!amount.greaterThan(0)) throw new Error(`transfer amount must be positive, got ${amount.toString()}`);
+    if (from.currency !== to.currency) throw new Error(`transfer across currencies ${from.currency} -> ${to.currency}`);
+    from.balance = from.balance.minus(amount);
+    to.balance = to.balance.plus(amount);
+    tx.postings.push({ accountId: from.id, amount: amount.negated() }, { accountId: to.id, amount });
+    this.touched.add(from);
+    this.touched.add(to);
+  }
+
+  /** Accounts whose balance changed in this batch, in id order. */
+  touchedAccounts(): BookAccount[] {
+    return [...this.touched].sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  balances(ref: WalletRef): WalletBalances | undefined {
+    const wallet = this.wallet(ref);
+    if (wallet === undefined) return undefined;
+    return { currency: ref.currency, available: formatAmount(wallet.available.balance), held: formatAmount(wallet.held.balance) };
+  }
+
+  static walletKey(ref: WalletRef): string {
+    return accountKey(ref);
+  }
+}
+
+/** Orders bigint ids given as strings. */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,0 +1,332 @@
+import { Injectable, Inject, Logger } from '@nestjs/common';
+import type { Span } from '@opentelemetry/api';
+import type { DataSource, QueryRunner } from 'typeorm';
+import {
+  LEDGER_COMMAND_TYPES,
+  LEDGER_REJECTIONS,
+  TOPICS,
+  accountKey,
+  resultEventType,
+  type CommandBase,
+  type CommandResultV1,
+  type EventEnvelope,
+  type LedgerCommandPayloads,
+  type LedgerCommandType,
+  type LedgerRejection,
+  type WalletBalances,
+  type WalletFundingRequestedV1,
+} from '@settlement/contracts';
+import { appendToOutbox, newEventId, parkRecords, type ConsumedRecord, type OutboxMessage, OutboxRelay } from '@settlement/messaging';
+import { formatAmount, fromDb } from '@settlement/money';
+import { carrierOfSpan, endSpans, startEnvelopeSpan } from '@settlement/telemetry';
+import { Book, type BookAccount, type PendingTransaction } from '../book/book';
+import { accountCodes, type AccountKind } from '../book/account-codes';
+import { fundWallet } from '../funding/fund-wallet/fund-wallet.handler';
+import { holdStake, type NewHold } from '../holds/hold-stake/hold-stake.handler';
+import { LEDGER_SCHEMA } from '../ledger.config';
+import { DATA_SOURCE } from '../database/database.providers';
+
+const S = LEDGER_SCHEMA;
+
+type Command = { [K in LedgerCommandType]: { type: K; envelope: EventEnvelope<K, LedgerCommandPayloads[K]> } }[LedgerCommandType];
+
+/** What applying one command decided. */
+type Outcome = { status: 'ACCEPTED'; tx: PendingTransaction } | { status: 'REJECTED'; reason: LedgerRejection };
+
+interface StoredCommand {
+  command_id: string;
+  request_hash: string;
+  result_envelope: EventEnvelope<string, CommandResultV1>;
+}
+
+/** Counters for health and benchmarks. */
+export interface ApplierStats {
+  batches: number;
+  commands: number;
+  duplicates: number;
+  conflicts: number;
+  parked: number;
+}
+
+/**
+ * Applies one partition's batch of ledger commands in a single Postgres
+ * transaction: inbox check, account locks in id order, in-memory application
+ * in offset order, set-based writes, result events to the outbox.
+ */
+@Injectable()
+export class CommandBatchApplier {
+  private readonly logger = new Logger(CommandBatchApplier.name);
+  readonly stats: ApplierStats = { batches: 0, commands: 0, duplicates: 0, conflicts: 0, parked: 0 };
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  async apply(records: readonly ConsumedRecord[]): Promise<void> {
+    const commands: Command[] = [];
+    const unreadable: { topic: string; partition: number; offset: string; problem: string; raw: string }[] = [];
+    for (const record of records) {
+      if (!record.ok) {
+        unreadable.push(record);
+        continue;
+      }
+      const problem = commandProblem(record.envelope);
+      if (problem !== null) unreadable.push({ ...record, problem, raw: JSON.stringify(record.envelope) });
+      else commands.push({ type: record.envelope.type, envelope: record.envelope } as Command);
+    }
+    if (unreadable.length > 0) this.logger.warn(`parking ${unreadable.length} unreadable ledger command(s)`);
+
+    const spans: Span[] = commands.map((c) =>
+      startEnvelopeSpan(`ledger apply ${c.type}`, c.envelope, { 'ledger.command_id': c.envelope.payload.commandId }),
+    );
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await this.openAccounts(runner, commands);
+      await runner.startTransaction();
+      await parkRecords(runner, S, unreadable);
+      const outcome = await this.applyInTransaction(runner, commands, spans);
+      await runner.commitTransaction();
+      this.stats.batches += 1;
+      this.stats.commands += commands.length;
+      this.stats.duplicates += outcome.duplicates;
+      this.stats.conflicts += outcome.conflicts;
+      this.stats.parked += unreadable.length;
+      if (outcome.outboxRows > 0) this.relay.kick();
+      endSpans(spans);
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      endSpans(spans, error);
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * Opens wallets that a funding command will credit, and the platform
+   * accounts commands touch, before the batch transaction. Outside it on
+   * purpose: shared accounts inserted inside concurrent batch transactions
+   * could wait on each other; an empty account is harmless if the batch fails.
+   */
+  private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
+    const rows: { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] = [];
+    for (const c of commands) {
+      if (c.type !== 'wallet.funding.requested') continue;
+      const p: WalletFundingRequestedV1 = c.envelope.payload;
+      const key = accountKey(p);
+      rows.push({ code: accountCodes.available(p), walletKey: key, kind: 'available', currency: p.currency });
+      rows.push({ code: accountCodes.held(p), walletKey: key, kind: 'held', currency: p.currency });
+      rows.push({ code: accountCodes.externalClearing(p.currency), walletKey: null, kind: 'clearing', currency: p.currency });
+    }
+    if (rows.length === 0) return;
+    const unique = [...new Map(rows.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
+    await runner.query(
+      `INSERT INTO ${S}.accounts (code, wallet_key, kind, currency)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (code) DO NOTHING`,
+      [unique.map((r) => r.code), unique.map((r) => r.walletKey), unique.map((r) => r.kind), unique.map((r) => r.currency)],
+    );
+  }
+
+  private async applyInTransaction(
+    runner: QueryRunner,
+    commands: readonly Command[],
+    spans: readonly Span[],
+  ): Promise<{ duplicates: number; conflicts: number; outboxRows: number }> {
+    const ids = [...new Set(commands.map((c) => c.envelope.payload.commandId))];
+    const stored = new Map<string, StoredCommand>();
+    if (ids.length > 0) {
+      const rows: StoredCommand[] = await runner.query(
+        `SELECT command_id, request_hash, result_envelope FROM ${S}.inbox WHERE command_id = ANY($1::text[])`,
+        [ids],
+      );
+      for (const row of rows) stored.set(row.command_id, row);
+    }
+
+    // Lock every account this batch may change, always in id order, so no two
+    // batches can wait on each other (wallet accounts first, then platform ones).
+    const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
+    const platformCodes = [
+      ...new Set(commands.filter((c) => c.type === 'wallet.funding.requested').map((c) => accountCodes.externalClearing(c.envelope.payload.currency))),
+    ];
+    const accounts = [...(await lockAccounts(runner, 'wallet_key', walletKeys)), ...(await lockAccounts(runner, 'code', platformCodes))];
+    const book = new Book(accounts);
+
+    // Decide every command in offset order against the in-memory book; the
+    // result envelopes are built after the writes, once transaction ids exist.
+    type Decision = { command: Command; outcome: Outcome; balances: WalletBalances | undefined; span: Span; envelope?: EventEnvelope<string, CommandResultV1> };
+    const decisions: Decision[] = [];
+    const emitted = new Set<Decision | StoredCommand>();
+    const decidedInBatch = new Map<string, Decision>();
+    const conflicts: Decision[] = [];
+    const holds: NewHold[] = [];
+    let duplicates = 0;
+
+    commands.forEach((command, index) => {
+      const payload: CommandBase = command.envelope.payload;
+      const earlier = decidedInBatch.get(payload.commandId) ?? stored.get(payload.commandId);
+      if (earlier !== undefined) {
+        duplicates += 1;
+        const earlierHash = 'command' in earlier ? earlier.command.envelope.payload.requestHash : earlier.request_hash;
+        if (earlierHash === payload.requestHash) {
+          // The same command again (redelivery or a client retry): re-emit the first result under its own event id.
+          emitted.add(earlier);
+        } else {
+          const conflict: Decision = {
+            command,
+            outcome: { status: 'REJECTED', reason: LEDGER_REJECTIONS.IDEMPOTENCY_CONFLICT },
+            balances: book.balances(payload),
+            span: spans[index],
+          };
+          conflicts.push(conflict);
+          emitted.add(conflict);
+        }
+        return;
+      }
+      const outcome = this.applyOne(book, command);
+      if (outcome.status === 'ACCEPTED' && outcome.hold !== undefined) holds.push(outcome.hold);
+      const decision: Decision = { command, outcome, balances: book.balances(payload), span: spans[index] };
+      decisions.push(decision);
+      decidedInBatch.set(payload.commandId, decision);
+      emitted.add(decision);
+    });
+
+    await writeTransactions(runner, book);
+    await writeHolds(runner, holds);
+    for (const d of [...decisions, ...conflicts]) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span);
+    if (decisions.length > 0) {
+      await runner.query(
+        `INSERT INTO ${S}.inbox (command_id, command_type, request_hash, status, result_envelope)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
+        [
+          decisions.map((d) => d.command.envelope.payload.commandId),
+          decisions.map((d) => d.command.type),
+          decisions.map((d) => d.command.envelope.payload.requestHash),
+          decisions.map((d) => d.outcome.status),
+          decisions.map((d) => JSON.stringify(d.envelope)),
+        ],
+      );
+    }
+    if (conflicts.length > 0) {
+      await runner.query(
+        `INSERT INTO ${S}.conflicts (command_id, request_hash, envelope) SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])`,
+        [
+          conflicts.map((c) => c.command.envelope.payload.commandId),
+          conflicts.map((c) => c.command.envelope.payload.requestHash),
+          conflicts.map((c) => JSON.stringify(c.command.envelope)),
+        ],
+      );
+    }
+    const outbox: OutboxMessage[] = [...emitted].map((e) => ({
+      topic: TOPICS.ledgerResults.name,
+      envelope: 'command' in e ? (e.envelope as EventEnvelope) : e.result_envelope,
+    }));
+    await appendToOutbox(runner, S, outbox);
+    return { duplicates, conflicts: conflicts.length, outboxRows: outbox.length };
+  }
+
+  private applyOne(book: Book, command: Command): Outcome & { hold?: NewHold } {
+    switch (command.type) {
+      case 'order.created':
+        return holdStake(book, command.envelope.payload);
+      case 'wallet.funding.requested':
+        return fundWallet(book, command.envelope.payload);
+    }
+  }
+}
+
+/** Why an envelope is not a ledger command this version understands, or null. */
+function commandProblem(envelope: EventEnvelope): string | null {
+  if (!(LEDGER_COMMAND_TYPES as readonly string[]).includes(envelope.type)) return `unknown command type ${envelope.type}`;
+  if (envelope.version !== 1) return `unsupported version ${envelope.version} of ${envelope.type}`;
+  const p = envelope.payload as Record<string, unknown>;
+  for (const field of ['commandId', 'requestHash', 'merchantId', 'username', 'currency']) {
+    if (typeof p[field] !== 'string' || p[field] === '') return `${envelope.type} without ${field}`;
+  }
+  return null;
+}
+
+async function lockAccounts(runner: QueryRunner, column: 'wallet_key' | 'code', values: readonly string[]): Promise<BookAccount[]> {
+  if (values.length === 0) return [];
+  const rows: { id: string; code: string; wallet_key: string | null; kind: AccountKind; currency: string; balance: string }[] = await runner.query(
+    `SELECT id, code, wallet_key, kind, currency, balance FROM ${S}.accounts WHERE ${column} = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [values],
+  );
+  return rows.map((r) => ({ id: String(r.id), code: r.code, walletKey: r.wallet_key, kind: r.kind, currency: r.currency, balance: fromDb(r.balance) }));
+}
+
+function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBalances | undefined, span: Span): EventEnvelope<string, CommandResultV1> {
+  const p = command.envelope.payload;
+  const result: CommandResultV1 = {
+    commandId: p.commandId,
+    commandType: command.type,
+    requestHash: p.requestHash,
+    status: outcome.status,
+    ...(outcome.status === 'REJECTED' ? { reason: outcome.reason } : { transactionRef: transactionId(outcome.tx) }),
+    ...(balances !== undefined ? { balances } : {}),
+  };
+  return {
+    eventId: newEventId(),
+    type: resultEventType(command.type, outcome.status),
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    aggregateId: accountKey(p),
+    causationId: command.envelope.eventId,
+    correlationId: command.envelope.correlationId,
+    ...carrierOfSpan(span),
+    payload: result,
+  };
+}
+
+/**
+ * Writes the batch's transactions, postings and new balances set-based: a
+ * handful of statements whatever the batch size. Transaction ids come from
+ * the sequence in one round trip, and become each result's transactionRef.
+ */
+async function writeTransactions(runner: QueryRunner, book: Book): Promise<void> {
+  const txs = book.transactions;
+  if (txs.length === 0) return;
+  const idRows: { id: string }[] = await runner.query(`SELECT nextval('${S}.transactions_id_seq') AS id FROM generate_series(1, $1)`, [txs.length]);
+  const postingTx: string[] = [];
+  const postingAccount: string[] = [];
+  const postingAmount: string[] = [];
+  txs.forEach((tx, i) => {
+    tx.id = String(idRows[i].id);
+    for (const posting of tx.postings) {
+      postingTx.push(String(idRows[i].id));
+      postingAccount.push(posting.accountId);
+      postingAmount.push(formatAmount(posting.amount));
+    }
+  });
+  await runner.query(`INSERT INTO ${S}.transactions (id, command_id, type) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`, [
+    idRows.map((r) => String(r.id)),
+    txs.map((t) => t.commandId),
+    txs.map((t) => t.type),
+  ]);
+  await runner.query(`INSERT INTO ${S}.postings (transaction_id, account_id, amount) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::numeric[])`, [
+    postingTx,
+    postingAccount,
+    postingAmount,
+  ]);
+  const touched = book.touchedAccounts();
+  await runner.query(`UPDATE ${S}.accounts a SET balance = v.balance FROM unnest($1::bigint[], $2::numeric[]) AS v(id, balance) WHERE a.id = v.id`, [
+    touched.map((a) => a.id),
+    touched.map((a) => formatAmount(a.balance)),
+  ]);
+}
+
+/** The id a transaction was given when written; asserts it was written. */
+function transactionId(tx: PendingTransaction): string {
+  if (tx.id === undefined) throw new Error(`transaction of ${tx.commandId} has no id: it was not written`);
+  return tx.id;
+}
+
+async function writeHolds(runner: QueryRunner, holds: readonly NewHold[]): Promise<void> {
+  if (holds.length === 0) return;
+  await runner.query(
+    `INSERT INTO ${S}.holds (order_id, wallet_key, amount, remaining, transaction_id)
+     SELECT o, w, a, a, t FROM unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[]) AS v(o, w, a, t)`,
+    [holds.map((h) => h.orderId), holds.map((h) => h.walletKey), holds.map((h) => formatAmount(h.amount)), holds.map((h) => transactionId(h.tx))],
+  );
+}

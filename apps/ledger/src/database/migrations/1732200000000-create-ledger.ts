@@ -1,0 +1,73 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { outboxTableSql, parkedTableSql } from '@settlement/messaging';
+
+/** The ledger's tables: accounts, transactions and postings, holds, the command inbox and the outbox. */
+export class CreateLedger1732200000000 implements MigrationInterface {
+  name = 'CreateLedger1732200000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    const s = 'ledger';
+    const statements = [
+      `CREATE TABLE ${s}.accounts (
+        id bigserial PRIMARY KEY,
+        code text NOT NULL UNIQUE,
+        wallet_key text,
+        kind text NOT NULL CHECK (kind IN ('available', 'held', 'house', 'clearing', 'fee', 'fx')),
+        currency text NOT NULL,
+        balance numeric(22,8) NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        -- A user's money can never be negative, whatever the code above does.
+        CONSTRAINT user_balance_not_negative CHECK (kind NOT IN ('available', 'held') OR balance >= 0)
+      )`,
+      `CREATE INDEX accounts_wallet_key_idx ON ${s}.accounts (wallet_key) WHERE wallet_key IS NOT NULL`,
+      `CREATE TABLE ${s}.transactions (
+        id bigint PRIMARY KEY,
+        command_id text NOT NULL UNIQUE,
+        type text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE SEQUENCE ${s}.transactions_id_seq START 1000000 OWNED BY ${s}.transactions.id`,
+      `CREATE TABLE ${s}.postings (
+        id bigserial PRIMARY KEY,
+        transaction_id bigint NOT NULL REFERENCES ${s}.transactions (id),
+        account_id bigint NOT NULL REFERENCES ${s}.accounts (id),
+        amount numeric(22,8) NOT NULL CHECK (amount <> 0),
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE INDEX postings_account_idx ON ${s}.postings (account_id, id)`,
+      `CREATE INDEX postings_transaction_idx ON ${s}.postings (transaction_id)`,
+      `CREATE TABLE ${s}.holds (
+        order_id text PRIMARY KEY,
+        wallet_key text NOT NULL,
+        amount numeric(22,8) NOT NULL CHECK (amount > 0),
+        remaining numeric(22,8) NOT NULL CHECK (remaining >= 0),
+        transaction_id bigint NOT NULL REFERENCES ${s}.transactions (id),
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE ${s}.inbox (
+        command_id text PRIMARY KEY,
+        command_type text NOT NULL,
+        request_hash text NOT NULL,
+        status text NOT NULL CHECK (status IN ('ACCEPTED', 'REJECTED')),
+        result_envelope jsonb NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE ${s}.conflicts (
+        id bigserial PRIMARY KEY,
+        command_id text NOT NULL,
+        request_hash text NOT NULL,
+        envelope jsonb NOT NULL,
+        seen_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      parkedTableSql(s),
+      ...outboxTableSql(s),
+    ];
+    for (const sql of statements) await q.query(sql);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const table of ['outbox', 'parked_messages', 'conflicts', 'inbox', 'holds', 'postings', 'transactions', 'accounts']) {
+      await q.query(`DROP TABLE IF EXISTS ledger.${table} CASCADE`);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import type { Provider } from '@nestjs/common';
+import { createServiceDataSource, databaseUrlFromEnv, migrate } from '@settlement/messaging';
+import { SETTLEMENT_SCHEMA } from '../settlement.config';
+import { CreateSettlement1732200000002 } from './migrations/1732200000002-create-settlement';
+
+/** DI token of the settlement service's TypeORM data source. */
+export const DATA_SOURCE = Symbol('SETTLEMENT_DATA_SOURCE');
+/** DI token of the settlement service's configuration. */
+export const SETTLEMENT_CONFIG = Symbol('SETTLEMENT_CONFIG');
+
+export const dataSourceProvider: Provider = {
+  provide: DATA_SOURCE,
+  useFactory: async () => {
+    const dataSource = createServiceDataSource({ url: databaseUrlFromEnv(), schema: SETTLEMENT_SCHEMA, migrations: [CreateSettlement1732200000002] });
+    await dataSource.initialize();
+    await migrate(dataSource, SETTLEMENT_SCHEMA);
+    return dataSource;
+  },
+};

@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Consumer } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { ALL_TOPICS, type EventEnvelope } from '@settlement/contracts';
+import { claimInbox, createKafka, ensureTopics, kafkaSettingsFromEnv, parkRecords, startBatchConsumer, type ConsumedRecord } from '@settlement/messaging';
+import { endSpans, startEnvelopeSpan } from '@settlement/telemetry';
+import { DATA_SOURCE, SETTLEMENT_CONFIG } from '../../database/database.providers';
+import { SETTLEMENT_SCHEMA, type SettlementConfig } from '../../settlement.config';
+
+/**
+ * Records every ledger result and posted settlement exactly once (inbox by
+ * event id, in the same transaction). Statements, webhooks and the top-up
+ * and withdrawal lifecycles build on this record in later work.
+ */
+@Injectable()
+export class RecordEventHandler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RecordEventHandler.name);
+  private consumer: Consumer | undefined;
+  /** Events recorded since start (duplicates excluded). */
+  recordedCount = 0;
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(SETTLEMENT_CONFIG) private readonly config: SettlementConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const kafka = createKafka(kafkaSettingsFromEnv('settlement'));
+    await ensureTopics(kafka, ALL_TOPICS);
+    this.consumer = await startBatchConsumer(kafka, this.config.consumer, (records) => this.record(records));
+    this.logger.log(`consuming ${this.config.consumer.topics.join(', ')}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+
+  async record(records: readonly ConsumedRecord[]): Promise<void> {
+    const events: EventEnvelope[] = [];
+    const unreadable: Extract<ConsumedRecord, { ok: false }>[] = [];
+    for (const r of records) {
+      if (r.ok) events.push(r.envelope);
+      else unreadable.push(r);
+    }
+    const spans = events.map((e) => startEnvelopeSpan(`settlement record ${e.type}`, e, { 'messaging.event_id': e.eventId }));
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        const runner = manager.queryRunner;
+        if (runner === undefined) throw new Error('transaction without a query runner');
+        await parkRecords(runner, SETTLEMENT_SCHEMA, unreadable);
+        const fresh = await claimInbox(runner, SETTLEMENT_SCHEMA, events);
+        const toRecord = events.filter((e) => fresh.has(e.eventId));
+        if (toRecord.length > 0) {
+          await runner.query(
+            `INSERT INTO settlement.ledger_events (event_id, event_type, aggregate_id, correlation_id, payload, occurred_at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])`,
+            [
+              toRecord.map((e) => e.eventId),
+              toRecord.map((e) => e.type),
+              toRecord.map((e) => e.aggregateId),
+              toRecord.map((e) => e.correlationId),
+              toRecord.map((e) => JSON.stringify(e.payload)),
+              toRecord.map((e) => e.occurredAt),
+            ],
+          );
+        }
+        this.recordedCount += toRecord.length;
+      });
+      endSpans(spans);
+    } catch (error) {
+      endSpans(spans, error);
+      throw error;
+    }
+  }
+}

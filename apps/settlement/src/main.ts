@@ -1,0 +1,17 @@
+import './instrumentation';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { stopTelemetry } from '@settlement/telemetry';
+import { SettlementModule } from './settlement.module';
+import { settlementConfigFromEnv } from './settlement.config';
+
+async function bootstrap(): Promise<void> {
+  const config = settlementConfigFromEnv();
+  const app = await NestFactory.create<NestFastifyApplication>(SettlementModule, new FastifyAdapter());
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  process.on('beforeExit', () => void stopTelemetry());
+}
+
+void bootstrap();

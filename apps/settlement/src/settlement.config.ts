@@ -1,0 +1,29 @@
+import { TOPICS } from '@settlement/contracts';
+import type { BatchConsumerSettings } from '@settlement/messaging';
+
+/** The Postgres schema the settlement service owns. */
+export const SETTLEMENT_SCHEMA = 'settlement';
+
+/** Every limit of the settlement service, in one place. */
+export interface SettlementConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly consumer: BatchConsumerSettings;
+}
+
+export function settlementConfigFromEnv(): SettlementConfig {
+  return {
+    port: Number(process.env['PORT'] ?? 3002),
+    host: process.env['HOST'] ?? '127.0.0.1',
+    consumer: {
+      groupId: 'settlement',
+      topics: [TOPICS.ledgerResults.name, TOPICS.settlementPosted.name],
+      // Not on a client's critical path, but statements and webhooks should follow promptly.
+      maxWaitTimeMs: 100,
+      maxBytesPerPartition: 1024 * 1024,
+      // Every posted fact matters, including those from before this service first ran.
+      fromBeginning: true,
+      partitionsConsumedConcurrently: 2,
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from './kafka';
+export * from './outbox';
+export * from './inbox';
+export * from './batch-consumer';
+export * from './database';

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka, Producer } from 'kafkajs';
+import type { DataSource, QueryRunner } from 'typeorm';
+import type { EventEnvelope } from '@settlement/contracts';
+
+/** DDL of the outbox table, for each service's migration. */
+export function outboxTableSql(schema: string): string[] {
+  return [
+    `CREATE TABLE ${schema}.outbox (
+      id bigserial PRIMARY KEY,
+      event_id uuid NOT NULL UNIQUE,
+      topic text NOT NULL,
+      key text NOT NULL,
+      envelope jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      published_at timestamptz
+    )`,
+    // The relay only ever looks for unpublished rows; keep that lookup small.
+    `CREATE INDEX outbox_unpublished_idx ON ${schema}.outbox (id) WHERE published_at IS NULL`,
+  ];
+}
+
+/** One event to publish, bound to its topic. */
+export interface OutboxMessage {
+  readonly topic: string;
+  readonly envelope: EventEnvelope;
+}
+
+/**
+ * Appends events to the outbox inside the caller's transaction, so they are
+ * published if and only if the state change commits. A row whose event id is
+ * already there is marked unpublished again: that is how a stored result is
+ * re-emitted for a redelivered command, under its original event id.
+ */
+export async function appendToOutbox(runner: QueryRunner, schema: string, messages: readonly OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  await runner.query(
+    `INSERT INTO ${schema}.outbox (event_id, topic, key, envelope)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])
+     ON CONFLICT (event_id) DO UPDATE SET published_at = NULL`,
+    [
+      messages.map((m) => m.envelope.eventId),
+      messages.map((m) => m.topic),
+      messages.map((m) => m.envelope.aggregateId),
+      messages.map((m) => JSON.stringify(m.envelope)),
+    ],
+  );
+}
+
+/** Settings of one relay; every field is a named limit. */
+export interface OutboxRelaySettings {
+  readonly schema: string;
+  /** Rows published per Kafka request; bounds memory and the transaction's lock set. */
+  readonly batchSizeMax: number;
+  /** Idle poll period when nobody kicks the relay, for rows written by other instances. */
+  readonly pollIntervalMs: number;
+  /** Wait after a failed publish before the next attempt; the rows stay unpublished. */
+  readonly retryDelayMs: number;
+}
+
+/**
+ * Publishes outbox rows with an idempotent producer and marks them sent.
+ * A crash between publish and mark re-publishes the same event id, which
+ * consumers dedupe. Rows are claimed with SKIP LOCKED so several relays can
+ * share one outbox.
+ */
+export class OutboxRelay {
+  private readonly producer: Producer;
+  private running = false;
+  /** Resolves the current idle wait early. */
+  private wake: (() => void) | undefined;
+  /** A kick arrived while no wait was pending. */
+  private kicked = false;
+  private loop: Promise<void> | undefined;
+  /** Rows published since start, for health and benchmarks. */
+  publishedCount = 0;
+
+  constructor(
+    kafka: Kafka,
+    private readonly dataSource: DataSource,
+    private readonly settings: OutboxRelaySettings,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
+    // Idempotence needs at most one request in flight (kafkajs constraint).
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Asks the relay to look now; called right after a transaction that wrote outbox rows commits. */
+  kick(): void {
+    if (this.wake !== undefined) this.wake();
+    else this.kicked = true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.producer.disconnect();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let published = 0;
+      try {
+        published = await this.publishOnce();
+      } catch (error) {
+        this.log(`outbox relay: publish failed, will retry: ${(error as Error).message}`);
+        await this.sleep(this.settings.retryDelayMs);
+        continue;
+      }
+      if (published < this.settings.batchSizeMax) await this.sleep(this.settings.pollIntervalMs);
+    }
+  }
+
+  /** Waits `ms`, or less when kicked; a kick that came while publishing skips the wait. */
+  private sleep(ms: number): Promise<void> {
+    if (this.kicked) {
+      this.kicked = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Publishes one batch; returns how many rows it published. */
+  async publishOnce(): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const rows: { id: string; topic: string; key: string; envelope: EventEnvelope }[] = await runner.query(
+        `SELECT id, topic, key, envelope FROM ${this.settings.schema}.outbox
+         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.settings.batchSizeMax],
+      );
+      if (rows.length === 0) {
+        await runner.commitTransaction();
+        return 0;
+      }
+      const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+      for (const row of rows) {
+        const list = byTopic.get(row.topic) ?? [];
+        const headers: Record<string, string> = { 'event-id': row.envelope.eventId, 'event-type': row.envelope.type };
+        list.push({ key: row.key, value: JSON.stringify(row.envelope), headers });
+        byTopic.set(row.topic, list);
+      }
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      await runner.query(`UPDATE ${this.settings.schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
+        rows.map((r) => r.id),
+      ]);
+      await runner.commitTransaction();
+      this.publishedCount += rows.length;
+      return rows.length;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+/** A fresh event id. */
+export function newEventId(): string {
+  return randomUUID();
+}

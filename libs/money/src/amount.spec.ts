@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+import { Decimal, formatAmount, parseAmount, roundToScale } from './amount';
+
+describe('parseAmount', () => {
+  it.each([
+    ['100.0', '100.00000000'],
+    ['0.00000001', '0.00000001'],
+    ['99999999999999.99999999', '99999999999999.99999999'],
+    ['007.5', '7.50000000'],
+  ])('accepts %s exactly', (input, expected) => {
+    const parsed = parseAmount(input);
+    expect(parsed.ok && formatAmount(parsed.value)).toBe(expected);
+  });
+
+  it.each([
+    [100, 'NOT_A_STRING'],
+    ['1e5', 'NOT_A_DECIMAL'],
+    ['NaN', 'NOT_A_DECIMAL'],
+    ['Infinity', 'NOT_A_DECIMAL'],
+    [' 1', 'NOT_A_DECIMAL'],
+    ['+1', 'NOT_A_DECIMAL'],
+    ['1.', 'NOT_A_DECIMAL'],
+    ['.5', 'NOT_A_DECIMAL'],
+    ['0x10', 'NOT_A_DECIMAL'],
+    ['١٢٣', 'NOT_A_DECIMAL'],
+    ['１', 'NOT_A_DECIMAL'],
+    ['0.000000001', 'TOO_MANY_DECIMALS'],
+    ['123456789012345', 'TOO_MANY_DIGITS'],
+    ['12345678901234567890123', 'TOO_MANY_DIGITS'],
+    ['0', 'NOT_POSITIVE'],
+    ['-5', 'NOT_POSITIVE'],
+    ['-0', 'NEGATIVE_ZERO'],
+  ])('rejects %p as %s', (input, problem) => {
+    expect(parseAmount(input)).toEqual({ ok: false, problem });
+  });
+
+  it('accepts signed amounts only where the field allows them', () => {
+    expect(parseAmount('-100.5', 'any').ok).toBe(true);
+    expect(parseAmount('0', 'non-negative').ok).toBe(true);
+    expect(parseAmount('-0.1', 'non-negative')).toEqual({ ok: false, problem: 'NEGATIVE' });
+  });
+
+  it('round-trips every representable NUMERIC(22,8) value without loss', () => {
+    const amount = fc
+      .tuple(fc.bigInt({ min: 0n, max: 10n ** 14n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 8n - 1n }))
+      .map(([i, f]) => `${i}.${f.toString().padStart(8, '0')}`);
+    fc.assert(
+      fc.property(amount, (text) => {
+        const parsed = parseAmount(text, 'non-negative');
+        return parsed.ok && formatAmount(parsed.value) === text;
+      }),
+    );
+  });
+
+  it('keeps sums of maximal amounts exact', () => {
+    const max = new Decimal('99999999999999.99999999');
+    expect(formatAmount(max.plus(max).minus(max))).toBe('99999999999999.99999999');
+  });
+});
+
+describe('formatAmount', () => {
+  it('refuses to round silently', () => {
+    expect(() => formatAmount(new Decimal('1.123456789'))).toThrow(/round it explicitly/);
+  });
+
+  it('rounds only through a named mode', () => {
+    expect(formatAmount(roundToScale(new Decimal('1.123456785'), 'half-even'))).toBe('1.12345678');
+    expect(formatAmount(roundToScale(new Decimal('1.123456789'), 'down'))).toBe('1.12345678');
+    expect(formatAmount(roundToScale(new Decimal('1.123456781'), 'up'))).toBe('1.12345679');
+  });
+});

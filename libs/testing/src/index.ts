@@ -1,0 +1,3 @@
+export * from './service-process';
+export * from './infrastructure-env';
+export * from './otlp-receiver';

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The three services, as built by `npm run build` into dist/apps/<name>/main.js. */
+export type ServiceName = 'gateway' | 'ledger' | 'settlement';
+
+/** How long a service may take from spawn to a healthy /health answer (migrations, Kafka group join). */
+const readyTimeoutMs = 90000;
+/** Grace after SIGTERM before SIGKILL when stopping. */
+const stopGraceMs = 15000;
+
+/** A service running as a real OS process, the way a deployment runs it. */
+export class ServiceProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<unknown> | undefined;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+    private readonly options: { repoRoot: string; logDir: string },
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Spawns the process and waits until its /health answers 200. */
+  async start(): Promise<void> {
+    mkdirSync(this.options.logDir, { recursive: true });
+    const log = createWriteStream(join(this.options.logDir, `${this.name}-${this.port}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, ['--enable-source-maps', join(this.options.repoRoot, 'dist', 'apps', this.name, 'main.js')], {
+      cwd: this.options.repoRoot,
+      env: { ...process.env, ...this.env, PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.child = child;
+    this.exited = once(child, 'exit');
+    await this.waitHealthy();
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + readyTimeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child?.exitCode !== null) throw new Error(`${this.name} exited with ${this.child?.exitCode} during startup (log in ${this.options.logDir})`);
+      try {
+        const response = await fetch(`${this.url}/health`);
+        if (response.ok) return;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${this.name} not healthy within ${readyTimeoutMs} ms (log in ${this.options.logDir})`);
+  }
+
+  /** Sends a signal; SIGKILL simulates a crash, SIGSTOP/SIGCONT a freeze. */
+  signal(sig: NodeJS.Signals): void {
+    this.child?.kill(sig);
+  }
+
+  /** Kills with SIGKILL and waits for the exit: no shutdown hooks run. */
+  async crash(): Promise<void> {
+    if (this.child === undefined || this.child.exitCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM, then SIGKILL after a grace period. */
+  async stop(): Promise<void> {
+    if (this.child === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), stopGraceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
