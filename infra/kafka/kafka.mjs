@@ -124,6 +124,8 @@ export async function ensureKafkaInstalled({ log = console.log } = {}) {
     await run('mvn', [
       '-q',
       '-B',
+      '-ntp',
+      '-Dstyle.color=never',
       '-f',
       POM,
       'dependency:copy-dependencies',

@@ -31,7 +31,7 @@ export function requiredIdentifier(body: Record<string, unknown>, field: string)
   if (typeof value !== 'string' || value.length === 0) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} must be a non-empty string`);
   if (value.length > identifierLengthMax) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} is longer than ${identifierLengthMax}`);
   // Control characters would end up in logs and keys; nothing legitimate needs them.
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} has control characters`);
+  if (hasControlCharacter(value)) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} has control characters`);
   return value;
 }
 
@@ -62,4 +62,12 @@ export function knownCurrency(body: Record<string, unknown>, currencies: readonl
   const currency = requiredIdentifier(body, 'currency');
   if (!currencies.includes(currency)) throw new ExtOrderError(EXT_ORDER_CODES.UNKNOWN_CURRENCY, currency);
   return currency;
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }

@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { ServiceProcess, readInfrastructureEnv, type ServiceName } from '@settlement/testing';
+
+export const repoRoot = join(__dirname, '..', '..', '..');
+export const adminToken = 'e2e-admin-token';
+
+/** Ports handed out to services of this test run; each test file takes its own block. */
+let nextPort = 40000 + (process.pid % 1000) * 10;
+
+/** The three services started as processes against the shared test infrastructure. */
+export class System {
+  readonly infra = readInfrastructureEnv(repoRoot);
+  readonly services: Record<ServiceName, ServiceProcess>;
+
+  constructor(extraEnv: Record<string, string> = {}) {
+    const env = { ...this.infra, ADMIN_TOKEN: adminToken, ...extraEnv };
+    const logDir = join(repoRoot, '.data', 'test', 'logs');
+    const make = (name: ServiceName) => new ServiceProcess(name, nextPort++, { ...env, GATEWAY_INSTANCE_ID: `e2e-${process.pid}-${nextPort}` }, { repoRoot, logDir });
+    this.services = { ledger: make('ledger'), settlement: make('settlement'), gateway: make('gateway') };
+  }
+
+  async start(): Promise<void> {
+    await this.services.ledger.start();
+    await this.services.settlement.start();
+    await this.services.gateway.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.services.gateway.stop();
+    await this.services.settlement.stop();
+    await this.services.ledger.stop();
+  }
+
+  get gatewayUrl(): string {
+    return this.services.gateway.url;
+  }
+
+  /** A JSON call to the gateway, returning status and parsed body. */
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${this.gatewayUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? null : JSON.parse(text) };
+  }
+
+  /** Creates a merchant, gets it a bearer token through the OAuth endpoint, returns the token. */
+  async merchantWithToken(merchantId: string): Promise<string> {
+    const created = await this.call('POST', '/admin/merchants', { merchantId }, { authorization: `Bearer ${adminToken}` });
+    if (created.status !== 201) throw new Error(`creating merchant failed: ${JSON.stringify(created)}`);
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret });
+    const response = await fetch(`${this.gatewayUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const token = (await response.json()) as { access_token: string };
+    return token.access_token;
+  }
+
+  async fund(merchantId: string, username: string, amount: string, reference: string): Promise<void> {
+    const funded = await this.call('POST', '/admin/wallets/fund', { merchantId, username, currency: 'USDT', amount, reference }, { authorization: `Bearer ${adminToken}` });
+    if (funded.status !== 200) throw new Error(`funding failed: ${JSON.stringify(funded)}`);
+  }
+
+  /** Runs a read-only query against the shared database, as an auditor would. */
+  async query<T = Record<string, string>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = new Client({ connectionString: this.infra.DATABASE_URL });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
