@@ -21,6 +21,7 @@ export type CommandOutcome = { kind: 'result'; result: CommandResultV1 } | { kin
 interface Waiter {
   readonly requestHash: string;
   readonly resolve: (outcome: CommandOutcome) => void;
+  timer?: NodeJS.Timeout;
 }
 
 /** How long startup waits for the results consumer to join and fetch. */
@@ -88,7 +89,7 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
       list.push(waiter);
       this.waiters.set(payload.commandId, list);
       this.pendingCount += 1;
-      setTimeout(() => this.settle(payload.commandId, waiter, { kind: 'unknown', why: 'TIMEOUT' }), this.config.resultWaitMs);
+      waiter.timer = setTimeout(() => this.settle(payload.commandId, waiter, { kind: 'unknown', why: 'TIMEOUT' }), this.config.resultWaitMs);
     });
     try {
       await this.producer.send({
@@ -122,6 +123,7 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
     list.splice(index, 1);
     if (list.length === 0) this.waiters.delete(commandId);
     this.pendingCount -= 1;
+    clearTimeout(waiter.timer);
     waiter.resolve(outcome);
   }
 }
