@@ -23,7 +23,7 @@ module.exports = {
       moduleNameMapper,
       globalSetup: '<rootDir>/apps/e2e/global-setup.mjs',
       globalTeardown: '<rootDir>/apps/e2e/global-teardown.mjs',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/apps/e2e/jest.setup.ts'],
     },
   ],
 };

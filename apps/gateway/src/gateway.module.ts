@@ -4,14 +4,16 @@ import { AdminController } from './admin/admin.controller';
 import { AuthService } from './auth/auth.service';
 import { OAuthController } from './auth/oauth.controller';
 import { DATA_SOURCE, GATEWAY_CONFIG, dataSourceProvider } from './database/database.providers';
+import { CancelOrderController } from './ext-orders/cancel-order/cancel-order.controller';
 import { CreateOrderController } from './ext-orders/create-order/create-order.controller';
+import { SettleOrdersController } from './ext-orders/settle-orders/settle-orders.controller';
 import { gatewayConfigFromEnv } from './gateway.config';
 import { HealthController } from './health/health.controller';
 import { LedgerClient } from './ledger-client/ledger.client';
 import { kafkaProvider } from './messaging.providers';
 
 @Module({
-  controllers: [HealthController, OAuthController, AdminController, CreateOrderController],
+  controllers: [HealthController, OAuthController, AdminController, CreateOrderController, CancelOrderController, SettleOrdersController],
   providers: [{ provide: GATEWAY_CONFIG, useFactory: gatewayConfigFromEnv }, dataSourceProvider, kafkaProvider, AuthService, LedgerClient],
 })
 export class GatewayModule implements OnApplicationShutdown {

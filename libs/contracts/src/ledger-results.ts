@@ -9,6 +9,14 @@ export const LEDGER_REJECTIONS = {
   WALLET_NOT_FOUND: 'WALLET_NOT_FOUND',
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
   INVALID_COMMAND: 'INVALID_COMMAND',
+  /** A cancel names an order that was never created for this wallet. */
+  ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
+  /** A cancel asks for more than the order still holds (it may be settled or cancelled already). */
+  HOLD_EXCEEDED: 'HOLD_EXCEEDED',
+  /** A settlement or cancel asks for more than the wallet holds. */
+  INSUFFICIENT_HELD: 'INSUFFICIENT_HELD',
+  /** `totalOrderAmount + pnlAmount` is negative: a payout cannot be. */
+  NEGATIVE_PAYOUT: 'NEGATIVE_PAYOUT',
 } as const;
 
 export type LedgerRejection = (typeof LEDGER_REJECTIONS)[keyof typeof LEDGER_REJECTIONS];
@@ -37,6 +45,8 @@ export interface CommandResultV1 {
 
 const RESULT_TYPES: Record<LedgerCommandType, { accepted: string; rejected: string }> = {
   'order.created': { accepted: 'order.accepted', rejected: 'order.rejected' },
+  'order.cancelled': { accepted: 'order.released', rejected: 'order.cancel.rejected' },
+  'settlement.requested': { accepted: 'settlement.accepted', rejected: 'settlement.rejected' },
   'wallet.funding.requested': { accepted: 'wallet.funded', rejected: 'wallet.funding.rejected' },
 };
 
@@ -44,4 +54,22 @@ const RESULT_TYPES: Record<LedgerCommandType, { accepted: string; rejected: stri
 export function resultEventType(commandType: LedgerCommandType, status: CommandResultV1['status']): string {
   const types = RESULT_TYPES[commandType];
   return status === 'ACCEPTED' ? types.accepted : types.rejected;
+}
+
+/**
+ * `settlement.posted` v1 on `settlement.posted.v1`, keyed by merchant: the
+ * fact finance consumes. Written in the same transaction as the postings.
+ */
+export interface SettlementPostedV1 {
+  readonly transactionRef: string;
+  readonly commandId: string;
+  readonly merchantId: string;
+  readonly username: string;
+  readonly currency: string;
+  readonly totalOrderAmount: string;
+  readonly pnlAmount: string;
+  /** `totalOrderAmount + pnlAmount`, credited to the user's available balance. */
+  readonly payoutAmount: string;
+  readonly extRefId?: string;
+  readonly balances: WalletBalances;
 }

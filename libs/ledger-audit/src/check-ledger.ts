@@ -45,6 +45,12 @@ const CHECKS: { name: string; sql: string }[] = [
     sql: `SELECT code, balance::text AS balance FROM ledger.accounts WHERE kind IN ('available', 'held') AND balance < 0`,
   },
   {
+    name: 'every held balance equals what its orders still hold',
+    sql: `SELECT a.wallet_key, a.balance::text AS held, coalesce(sum(h.remaining), 0)::text AS holds
+          FROM ledger.accounts a LEFT JOIN ledger.holds h ON h.wallet_key = a.wallet_key
+          WHERE a.kind = 'held' GROUP BY a.id HAVING a.balance <> coalesce(sum(h.remaining), 0)`,
+  },
+  {
     name: 'no command id applied twice',
     sql: `SELECT command_id, count(*)::int AS times FROM ledger.transactions GROUP BY command_id HAVING count(*) > 1`,
   },

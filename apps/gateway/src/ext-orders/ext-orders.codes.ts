@@ -18,6 +18,9 @@ export const EXT_ORDER_CODES = {
   UNKNOWN_CURRENCY: { status: 400, code: 11000104, msg: 'Unknown currency' },
   IDEMPOTENCY_CONFLICT: { status: 409, code: 11000105, msg: 'extRequestId already used with a different body' },
   RESULT_UNKNOWN: { status: 504, code: 11000106, msg: 'Result not known yet; retry with the same extRequestId or query it' },
+  ORDER_NOT_FOUND: { status: 400, code: 11000107, msg: 'Order not found for this user' },
+  HOLD_EXCEEDED: { status: 400, code: 11000108, msg: 'Cancel amount exceeds what the order still holds' },
+  NEGATIVE_PAYOUT: { status: 400, code: 11000109, msg: 'totalOrderAmount + pnlAmount must not be negative' },
   UNAUTHORIZED: { status: 401, code: 11000401, msg: 'Missing, invalid or expired bearer token' },
 } as const;
 
@@ -29,6 +32,11 @@ export const REJECTION_CODES: Record<LedgerRejection, ExtOrderCode> = {
   WALLET_NOT_FOUND: EXT_ORDER_CODES.USER_WALLET_NOT_FOUND,
   IDEMPOTENCY_CONFLICT: EXT_ORDER_CODES.IDEMPOTENCY_CONFLICT,
   INVALID_COMMAND: EXT_ORDER_CODES.INVALID_FIELD,
+  ORDER_NOT_FOUND: EXT_ORDER_CODES.ORDER_NOT_FOUND,
+  HOLD_EXCEEDED: EXT_ORDER_CODES.HOLD_EXCEEDED,
+  // The seed lists 11000013 as settlement's only balance error: settling more than is held.
+  INSUFFICIENT_HELD: EXT_ORDER_CODES.INSUFFICIENT_BALANCE,
+  NEGATIVE_PAYOUT: EXT_ORDER_CODES.NEGATIVE_PAYOUT,
 };
 
 /** The seed's response envelope. */

@@ -19,6 +19,18 @@ export interface Posting {
   readonly amount: Decimal;
 }
 
+/** An order's hold: what it put on held, and what of that is still held. */
+export interface BookHold {
+  readonly orderId: string;
+  readonly walletKey: string;
+  readonly amount: Decimal;
+  remaining: Decimal;
+  /** Created in this batch (inserted) rather than loaded (updated). */
+  readonly isNew: boolean;
+  /** The transaction that created it, for holds created in this batch. */
+  readonly tx?: PendingTransaction;
+}
+
 /** A balanced set of postings made by one command. */
 export interface PendingTransaction {
   /** Ledger transaction id, assigned from the sequence when the batch is written. */
@@ -36,6 +48,10 @@ export interface PendingTransaction {
 export class Book {
   private readonly byCode = new Map<string, BookAccount>();
   private readonly touched = new Set<BookAccount>();
+  private readonly holdsByOrder = new Map<string, BookHold>();
+  /** Open holds per wallet, oldest first: settlements and untargeted cancels consume them in this order. */
+  private readonly openHoldsByWallet = new Map<string, BookHold[]>();
+  private readonly changedHolds = new Set<BookHold>();
   readonly transactions: PendingTransaction[] = [];
 
   constructor(accounts: readonly BookAccount[]) {
@@ -55,6 +71,59 @@ export class Book {
     const account = this.byCode.get(code);
     if (account === undefined) throw new Error(`account ${code} was not loaded for this batch`);
     return account;
+  }
+
+  /** Adds holds loaded from the database, oldest first. */
+  loadHolds(holds: readonly BookHold[]): void {
+    for (const hold of holds) this.trackHold(hold);
+  }
+
+  private trackHold(hold: BookHold): void {
+    this.holdsByOrder.set(hold.orderId, hold);
+    if (hold.remaining.greaterThan(0)) {
+      const list = this.openHoldsByWallet.get(hold.walletKey) ?? [];
+      list.push(hold);
+      this.openHoldsByWallet.set(hold.walletKey, list);
+    }
+  }
+
+  hold(orderId: string): BookHold | undefined {
+    return this.holdsByOrder.get(orderId);
+  }
+
+  createHold(orderId: string, walletKey: string, amount: Decimal, tx: PendingTransaction): BookHold {
+    const hold: BookHold = { orderId, walletKey, amount, remaining: amount, isNew: true, tx };
+    this.trackHold(hold);
+    this.changedHolds.add(hold);
+    return hold;
+  }
+
+  /** Takes `amount` off one hold's remaining amount (asserting it is there). */
+  consumeHold(hold: BookHold, amount: Decimal): void {
+    if (amount.greaterThan(hold.remaining)) throw new Error(`consuming ${amount.toString()} of hold ${hold.orderId} holding ${hold.remaining.toString()}`);
+    hold.remaining = hold.remaining.minus(amount);
+    this.changedHolds.add(hold);
+    if (hold.remaining.isZero()) {
+      const list = this.openHoldsByWallet.get(hold.walletKey) ?? [];
+      this.openHoldsByWallet.set(hold.walletKey, list.filter((h) => h !== hold));
+    }
+  }
+
+  /** Takes `amount` off the wallet's open holds, oldest first; the caller checked the wallet holds that much. */
+  consumeOldestHolds(walletKey: string, amount: Decimal): void {
+    let left = amount;
+    for (const hold of [...(this.openHoldsByWallet.get(walletKey) ?? [])]) {
+      if (left.isZero()) break;
+      const take = Decimal.min(left, hold.remaining);
+      this.consumeHold(hold, take);
+      left = left.minus(take);
+    }
+    if (!left.isZero()) throw new Error(`wallet ${walletKey} holds ${left.toString()} less in orders than in its held balance`);
+  }
+
+  /** Holds created or changed in this batch. */
+  holdsToWrite(): BookHold[] {
+    return [...this.changedHolds];
   }
 
   /** Starts a transaction for a command; postings are added with `transfer`. */

@@ -13,16 +13,19 @@ import {
   type LedgerCommandPayloads,
   type LedgerCommandType,
   type LedgerRejection,
+  type SettlementPostedV1,
   type WalletBalances,
   type WalletFundingRequestedV1,
 } from '@settlement/contracts';
 import { appendToOutbox, newEventId, parkRecords, type ConsumedRecord, type OutboxMessage, OutboxRelay } from '@settlement/messaging';
 import { formatAmount, fromDb } from '@settlement/money';
 import { carrierOfSpan, endSpans, startEnvelopeSpan } from '@settlement/telemetry';
-import { Book, type BookAccount, type PendingTransaction } from '../book/book';
+import { Book, type BookAccount, type BookHold, type PendingTransaction } from '../book/book';
 import { accountCodes, type AccountKind } from '../book/account-codes';
 import { fundWallet } from '../funding/fund-wallet/fund-wallet.handler';
-import { holdStake, type NewHold } from '../holds/hold-stake/hold-stake.handler';
+import { holdStake } from '../holds/hold-stake/hold-stake.handler';
+import { releaseStake } from '../holds/release-stake/release-stake.handler';
+import { settleOrders, type SettleOutcome } from '../settlements/settle-orders/settle-orders.handler';
 import { LEDGER_SCHEMA } from '../ledger.config';
 import { DATA_SOURCE } from '../database/database.providers';
 
@@ -113,6 +116,10 @@ export class CommandBatchApplier {
   private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
     const rows: { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] = [];
     for (const c of commands) {
+      if (c.type === 'settlement.requested') {
+        const p = c.envelope.payload;
+        rows.push({ code: accountCodes.house(p.merchantId, p.currency), walletKey: null, kind: 'house', currency: p.currency });
+      }
       if (c.type !== 'wallet.funding.requested') continue;
       const p: WalletFundingRequestedV1 = c.envelope.payload;
       const key = accountKey(p);
@@ -147,11 +154,14 @@ export class CommandBatchApplier {
     // Lock every account this batch may change, always in id order, so no two
     // batches can wait on each other (wallet accounts first, then platform ones).
     const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
-    const platformCodes = [
-      ...new Set(commands.filter((c) => c.type === 'wallet.funding.requested').map((c) => accountCodes.externalClearing(c.envelope.payload.currency))),
-    ];
+    const platformCodes = [...new Set(commands.flatMap(platformAccountsOf))];
     const accounts = [...(await lockAccounts(runner, 'wallet_key', walletKeys)), ...(await lockAccounts(runner, 'code', platformCodes))];
     const book = new Book(accounts);
+    // Holds live on the same partition as their wallet, so only this batch can change them.
+    if (commands.some((c) => c.type === 'order.cancelled' || c.type === 'settlement.requested')) {
+      const orderIds = commands.flatMap((c) => (c.type === 'order.cancelled' && c.envelope.payload.orderId !== undefined ? [c.envelope.payload.orderId] : []));
+      book.loadHolds(await lockHolds(runner, walletKeys, orderIds));
+    }
 
     // Decide every command in offset order against the in-memory book; the
     // result envelopes are built after the writes, once transaction ids exist.
@@ -160,7 +170,7 @@ export class CommandBatchApplier {
     const emitted = new Set<Decision | StoredCommand>();
     const decidedInBatch = new Map<string, Decision>();
     const conflicts: Decision[] = [];
-    const holds: NewHold[] = [];
+    const posted: OutboxMessage[] = [];
     let duplicates = 0;
 
     commands.forEach((command, index) => {
@@ -185,7 +195,6 @@ export class CommandBatchApplier {
         return;
       }
       const outcome = this.applyOne(book, command);
-      if (outcome.status === 'ACCEPTED' && outcome.hold !== undefined) holds.push(outcome.hold);
       const decision: Decision = { command, outcome, balances: book.balances(payload), span: spans[index] };
       decisions.push(decision);
       decidedInBatch.set(payload.commandId, decision);
@@ -193,8 +202,11 @@ export class CommandBatchApplier {
     });
 
     await writeTransactions(runner, book);
-    await writeHolds(runner, holds);
+    await writeHolds(runner, book.holdsToWrite());
     for (const d of [...decisions, ...conflicts]) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span);
+    for (const d of decisions) {
+      if (d.command.type === 'settlement.requested' && d.outcome.status === 'ACCEPTED') posted.push(settlementPosted(d.command, d.outcome as SettleAccepted, d.balances, d.span));
+    }
     if (decisions.length > 0) {
       await runner.query(
         `INSERT INTO ${S}.inbox (command_id, command_type, request_hash, status, result_envelope)
@@ -222,18 +234,73 @@ export class CommandBatchApplier {
       topic: TOPICS.ledgerResults.name,
       envelope: 'command' in e ? (e.envelope as EventEnvelope) : e.result_envelope,
     }));
+    outbox.push(...posted);
     await appendToOutbox(runner, S, outbox);
     return { duplicates, conflicts: conflicts.length, outboxRows: outbox.length };
   }
 
-  private applyOne(book: Book, command: Command): Outcome & { hold?: NewHold } {
+  private applyOne(book: Book, command: Command): Outcome {
     switch (command.type) {
       case 'order.created':
         return holdStake(book, command.envelope.payload);
+      case 'order.cancelled':
+        return releaseStake(book, command.envelope.payload);
+      case 'settlement.requested':
+        return settleOrders(book, command.envelope.payload);
       case 'wallet.funding.requested':
         return fundWallet(book, command.envelope.payload);
     }
   }
+}
+
+type SettleAccepted = Extract<SettleOutcome, { status: 'ACCEPTED' }>;
+
+/** Platform accounts a command may post to; locked after the wallets, in id order. */
+function platformAccountsOf(command: Command): string[] {
+  const p = command.envelope.payload;
+  if (command.type === 'wallet.funding.requested') return [accountCodes.externalClearing(p.currency)];
+  if (command.type === 'settlement.requested') return [accountCodes.house(p.merchantId, p.currency)];
+  return [];
+}
+
+async function lockHolds(runner: QueryRunner, walletKeys: readonly string[], orderIds: readonly string[]): Promise<BookHold[]> {
+  const rows: { order_id: string; wallet_key: string; amount: string; remaining: string }[] = await runner.query(
+    `SELECT order_id, wallet_key, amount, remaining FROM ${S}.holds
+     WHERE (wallet_key = ANY($1::text[]) AND remaining > 0) OR order_id = ANY($2::text[]) ORDER BY seq FOR UPDATE`,
+    [walletKeys, orderIds],
+  );
+  return rows.map((r) => ({ orderId: r.order_id, walletKey: r.wallet_key, amount: fromDb(r.amount), remaining: fromDb(r.remaining), isNew: false }));
+}
+
+function settlementPosted(command: Command, outcome: SettleAccepted, balances: WalletBalances | undefined, span: Span): OutboxMessage {
+  const p = command.envelope.payload as LedgerCommandPayloads['settlement.requested'];
+  if (balances === undefined) throw new Error('an accepted settlement has a wallet');
+  const payload: SettlementPostedV1 = {
+    transactionRef: transactionId(outcome.tx),
+    commandId: p.commandId,
+    merchantId: p.merchantId,
+    username: p.username,
+    currency: p.currency,
+    totalOrderAmount: formatAmount(outcome.total),
+    pnlAmount: formatAmount(outcome.pnl),
+    payoutAmount: formatAmount(outcome.payout),
+    ...(p.extRefId !== undefined ? { extRefId: p.extRefId } : {}),
+    balances,
+  };
+  return {
+    topic: TOPICS.settlementPosted.name,
+    envelope: {
+      eventId: newEventId(),
+      type: 'settlement.posted',
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      aggregateId: p.merchantId,
+      causationId: command.envelope.eventId,
+      correlationId: command.envelope.correlationId,
+      ...carrierOfSpan(span),
+      payload,
+    },
+  };
 }
 
 /** Why an envelope is not a ledger command this version understands, or null. */
@@ -322,11 +389,31 @@ function transactionId(tx: PendingTransaction): string {
   return tx.id;
 }
 
-async function writeHolds(runner: QueryRunner, holds: readonly NewHold[]): Promise<void> {
-  if (holds.length === 0) return;
-  await runner.query(
-    `INSERT INTO ${S}.holds (order_id, wallet_key, amount, remaining, transaction_id)
-     SELECT o, w, a, a, t FROM unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[]) AS v(o, w, a, t)`,
-    [holds.map((h) => h.orderId), holds.map((h) => h.walletKey), holds.map((h) => formatAmount(h.amount)), holds.map((h) => transactionId(h.tx))],
-  );
+async function writeHolds(runner: QueryRunner, holds: readonly BookHold[]): Promise<void> {
+  const created = holds.filter((h) => h.isNew);
+  const changed = holds.filter((h) => !h.isNew);
+  if (created.length > 0) {
+    await runner.query(
+      `INSERT INTO ${S}.holds (order_id, wallet_key, amount, remaining, transaction_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::bigint[])`,
+      [
+        created.map((h) => h.orderId),
+        created.map((h) => h.walletKey),
+        created.map((h) => formatAmount(h.amount)),
+        created.map((h) => formatAmount(h.remaining)),
+        created.map((h) => transactionId(requireTx(h))),
+      ],
+    );
+  }
+  if (changed.length > 0) {
+    await runner.query(`UPDATE ${S}.holds h SET remaining = v.remaining FROM unnest($1::text[], $2::numeric[]) AS v(order_id, remaining) WHERE h.order_id = v.order_id`, [
+      changed.map((h) => h.orderId),
+      changed.map((h) => formatAmount(h.remaining)),
+    ]);
+  }
+}
+
+function requireTx(hold: BookHold): PendingTransaction {
+  if (hold.tx === undefined) throw new Error(`new hold ${hold.orderId} has no transaction`);
+  return hold.tx;
 }

@@ -5,8 +5,8 @@ import { AuthService } from '../../auth/auth.service';
 import { GATEWAY_CONFIG } from '../../database/database.providers';
 import type { GatewayConfig } from '../../gateway.config';
 import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
-import { EXT_ORDER_CODES, ExtOrderError, REJECTION_CODES, envelope } from '../ext-orders.codes';
-import { merchantOf } from '../ext-orders.auth';
+import { sendError, sendOutcome } from '../ext-orders.respond';
+import { EXT_ORDERS_BASE, merchantOf } from '../ext-orders.auth';
 import {
   knownCurrency,
   optionalIdentifier,
@@ -16,9 +16,6 @@ import {
   requiredIdentifier,
   zeroBonus,
 } from '../ext-orders.validation';
-
-/** Base path of the binary-option dialect, as in seed 000. */
-export const EXT_ORDERS_BASE = 'payment/wallet/v1/binaryOption/ext-orders';
 
 const createFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
 
@@ -53,25 +50,10 @@ export class CreateOrderController {
         { commandId, requestHash: hash, merchantId, username, currency, orderId: commandId, amount, ...(extRefId !== undefined ? { extRefId } : {}) },
         randomUUID(),
       );
-      if (outcome.kind === 'unknown') {
-        await reply.status(EXT_ORDER_CODES.RESULT_UNKNOWN.status).send(envelope(EXT_ORDER_CODES.RESULT_UNKNOWN, null, outcome.why));
-        return;
-      }
-      const result = outcome.result;
-      const answer = result.status === 'ACCEPTED' ? EXT_ORDER_CODES.SUCCESS : REJECTION_CODES[result.reason ?? 'INVALID_COMMAND'];
-      await reply.status(answer.status).send(envelope(answer));
+      await sendOutcome(reply, outcome, () => null);
     } catch (error) {
       await sendError(reply, error, this.logger);
     }
   }
 }
 
-/** Maps anything thrown in an ext-orders handler to the seed's envelope; unexpected errors are the seed's DB Exception. */
-export async function sendError(reply: FastifyReply, error: unknown, logger: Logger): Promise<void> {
-  if (error instanceof ExtOrderError) {
-    await reply.status(error.answer.status).send(envelope(error.answer, null, error.detail));
-    return;
-  }
-  logger.error(`unexpected error: ${(error as Error).stack ?? String(error)}`);
-  await reply.status(EXT_ORDER_CODES.DB_EXCEPTION.status).send(envelope(EXT_ORDER_CODES.DB_EXCEPTION));
-}

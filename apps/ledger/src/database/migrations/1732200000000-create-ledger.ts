@@ -38,12 +38,15 @@ export class CreateLedger1732200000000 implements MigrationInterface {
       `CREATE INDEX postings_transaction_idx ON ${s}.postings (transaction_id)`,
       `CREATE TABLE ${s}.holds (
         order_id text PRIMARY KEY,
+        -- Creation order: settlements and untargeted cancels consume the oldest holds first.
+        seq bigserial NOT NULL,
         wallet_key text NOT NULL,
         amount numeric(22,8) NOT NULL CHECK (amount > 0),
         remaining numeric(22,8) NOT NULL CHECK (remaining >= 0),
         transaction_id bigint NOT NULL REFERENCES ${s}.transactions (id),
         created_at timestamptz NOT NULL DEFAULT now()
       )`,
+      `CREATE INDEX holds_open_idx ON ${s}.holds (wallet_key, seq) WHERE remaining > 0`,
       `CREATE TABLE ${s}.inbox (
         command_id text PRIMARY KEY,
         command_type text NOT NULL,

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Inject, Logger, Put, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthService } from '../../auth/auth.service';
+import { GATEWAY_CONFIG } from '../../database/database.providers';
+import type { GatewayConfig } from '../../gateway.config';
+import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
+import { EXT_ORDERS_BASE, merchantOf } from '../ext-orders.auth';
+import { sendError, sendOutcome } from '../ext-orders.respond';
+import { knownCurrency, optionalIdentifier, parseJsonObject, rejectUnknownFields, requiredAmount, requiredIdentifier, zeroBonus } from '../ext-orders.validation';
+
+const cancelFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
+
+/**
+ * PUT /ext-orders/cancel: release a stake. The cancel has its own
+ * extRequestId; when its extRefId names an earlier create's extRequestId,
+ * it releases from that order's hold and never more than the order holds.
+ */
+@Controller(EXT_ORDERS_BASE)
+export class CancelOrderController {
+  private readonly logger = new Logger(CancelOrderController.name);
+
+  constructor(
+    private readonly auth: AuthService,
+    private readonly ledger: LedgerClient,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  @Put('cancel')
+  async cancel(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
+    try {
+      const merchantId = await merchantOf(request, this.auth);
+      const body = parseJsonObject(raw);
+      rejectUnknownFields(body, cancelFields);
+      const extRequestId = requiredIdentifier(body, 'extRequestId');
+      const username = requiredIdentifier(body, 'username');
+      const currency = knownCurrency(body, this.config.currencies);
+      const amount = requiredAmount(body, 'amount', 'positive');
+      zeroBonus(body, 'bonusAmount');
+      const extRefId = optionalIdentifier(body, 'extRefId');
+      const outcome = await this.ledger.execute(
+        'order.cancelled',
+        {
+          commandId: `ext-orders:${merchantId}:${extRequestId}`,
+          requestHash: requestHash({ op: 'cancel', username, currency, amount, extRefId }),
+          merchantId,
+          username,
+          currency,
+          amount,
+          ...(extRefId !== undefined ? { extRefId, orderId: `ext-orders:${merchantId}:${extRefId}` } : {}),
+        },
+        randomUUID(),
+      );
+      await sendOutcome(reply, outcome, () => null);
+    } catch (error) {
+      await sendError(reply, error, this.logger);
+    }
+  }
+}
