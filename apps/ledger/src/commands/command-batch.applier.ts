@@ -60,6 +60,10 @@ export interface ApplierStats {
 export class CommandBatchApplier {
   private readonly logger = new Logger(CommandBatchApplier.name);
   readonly stats: ApplierStats = { batches: 0, commands: 0, duplicates: 0, conflicts: 0, parked: 0 };
+  /** Wall time of recent batches, from first statement to commit: the figure the benchmark reports. */
+  readonly batchMs = new RecentDurations(batchDurationsKeptMax);
+  /** Fault injection for crash tests (never set in production): see `crashPoints`. */
+  private readonly crash = crashPointsFromEnv();
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
@@ -84,13 +88,18 @@ export class CommandBatchApplier {
       startEnvelopeSpan(`ledger apply ${c.type}`, c.envelope, { 'ledger.command_id': c.envelope.payload.commandId }),
     );
     const runner = this.dataSource.createQueryRunner();
+    const startedMs = performance.now();
     try {
       await runner.connect();
       await this.openAccounts(runner, commands);
       await runner.startTransaction();
       await parkRecords(runner, S, unreadable);
       const outcome = await this.applyInTransaction(runner, commands, spans);
+      if (this.crash.beforeCommitBatch === this.stats.batches + 1) process.kill(process.pid, 'SIGKILL');
       await runner.commitTransaction();
+      this.batchMs.add(performance.now() - startedMs);
+      // Simulates a crash after the database commit and before Kafka offsets are committed.
+      if (this.crash.afterCommitBatch === this.stats.batches + 1) process.kill(process.pid, 'SIGKILL');
       this.stats.batches += 1;
       this.stats.commands += commands.length;
       this.stats.duplicates += outcome.duplicates;
@@ -251,6 +260,45 @@ export class CommandBatchApplier {
         return fundWallet(book, command.envelope.payload);
     }
   }
+}
+
+/** Batch durations kept for percentiles; enough for a benchmark's steady state. */
+const batchDurationsKeptMax = 20000;
+
+/** A bounded ring of recent durations in milliseconds, with percentiles. */
+export class RecentDurations {
+  private readonly values: number[] = [];
+  private next = 0;
+
+  constructor(private readonly sizeMax: number) {}
+
+  add(ms: number): void {
+    if (this.values.length < this.sizeMax) this.values.push(ms);
+    else this.values[this.next] = ms;
+    this.next = (this.next + 1) % this.sizeMax;
+  }
+
+  summary(): { count: number; p50Ms: number; p99Ms: number; maxMs: number } {
+    const sorted = [...this.values].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+    return { count: sorted.length, p50Ms: round(at(0.5)), p99Ms: round(at(0.99)), maxMs: round(sorted[sorted.length - 1] ?? 0) };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/**
+ * Crash points for the crash tests: LEDGER_CRASH_BEFORE_COMMIT_BATCH=N kills
+ * the process with SIGKILL inside the Nth batch before its database commit,
+ * LEDGER_CRASH_AFTER_COMMIT_BATCH=N right after it (before the Kafka offset
+ * commit). Unset in every real deployment.
+ */
+function crashPointsFromEnv(): { beforeCommitBatch?: number; afterCommitBatch?: number } {
+  const before = process.env['LEDGER_CRASH_BEFORE_COMMIT_BATCH'];
+  const after = process.env['LEDGER_CRASH_AFTER_COMMIT_BATCH'];
+  return { ...(before ? { beforeCommitBatch: Number(before) } : {}), ...(after ? { afterCommitBatch: Number(after) } : {}) };
 }
 
 type SettleAccepted = Extract<SettleOutcome, { status: 'ACCEPTED' }>;
