@@ -5,11 +5,12 @@ import { CommandBatchApplier } from './commands/command-batch.applier';
 import { CommandConsumer } from './commands/command.consumer';
 import { DATA_SOURCE, LEDGER_CONFIG, dataSourceProvider } from './database/database.providers';
 import { HealthController } from './health/health.controller';
+import { LedgerQueriesController } from './queries/ledger-queries.controller';
 import { ledgerConfigFromEnv } from './ledger.config';
 import { kafkaProvider, outboxRelayProvider } from './messaging.providers';
 
 @Module({
-  controllers: [HealthController],
+  controllers: [HealthController, LedgerQueriesController],
   providers: [
     { provide: LEDGER_CONFIG, useFactory: ledgerConfigFromEnv },
     dataSourceProvider,
