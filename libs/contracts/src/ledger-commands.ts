@@ -56,17 +56,103 @@ export interface WalletFundingRequestedV1 extends CommandBase {
   readonly reference: string;
 }
 
+/**
+ * `trade.closed` v1 (seamless wallet `closetrade`): settles one order's
+ * hold. The stake leaves held; `winAmount` is paid to available (0 a loss,
+ * the stake at the money, stake plus payout in the money); the house account
+ * takes the difference.
+ */
+export interface TradeClosedV1 extends CommandBase {
+  readonly orderId: string;
+  readonly winAmount: string;
+}
+
+/** `withdrawal.requested` v1: moves `amount` from available to held until the rail answers. */
+export interface WithdrawalRequestedV1 extends CommandBase {
+  readonly withdrawalId: string;
+  readonly amount: string;
+}
+
+/** `withdrawal.completed` / `withdrawal.failed` v1: the rail's answer; completed pays out to clearing, failed returns the funds. */
+export interface WithdrawalSettledV1 extends CommandBase {
+  readonly withdrawalId: string;
+}
+
+/**
+ * `transfer.requested` v1: from one user to another of the same merchant.
+ * The two wallets may sit on different partitions, so it runs in two legs:
+ * the source leg moves the money to the merchant's transit account and, in
+ * the same transaction, writes a `transfer.credit` command for the target's
+ * partition; if the target has no wallet, a `transfer.refund` returns it.
+ */
+export interface TransferRequestedV1 extends CommandBase {
+  readonly toUsername: string;
+  readonly amount: string;
+}
+
+/** `transfer.credit` / `transfer.refund` v1: the second leg of a transfer, keyed by the wallet it credits. */
+export interface TransferLegV1 extends CommandBase {
+  readonly transferId: string;
+  readonly amount: string;
+  /** The other party, for history. */
+  readonly counterparty: string;
+}
+
+/** Named rounding modes for computed amounts. */
+export type RoundingMode = 'down' | 'half-even' | 'up';
+
+/**
+ * `conversion.requested` v1: sells `amount` of `currency` for `toCurrency`
+ * at `rate` (units of toCurrency per unit of currency), rounding the bought
+ * amount to 8 decimals with `rounding`. Two legs, against the FX accounts.
+ */
+export interface ConversionRequestedV1 extends CommandBase {
+  readonly toCurrency: string;
+  readonly amount: string;
+  readonly rate: string;
+  readonly rounding: RoundingMode;
+}
+
+/** `conversion.credit` v1: the bought side of a conversion, keyed by the target wallet (opened if needed). */
+export interface ConversionCreditV1 extends CommandBase {
+  readonly conversionId: string;
+  readonly amount: string;
+}
+
 /** Map of command type to payload, for typed dispatch. */
 export interface LedgerCommandPayloads {
   'order.created': OrderCreatedV1;
   'order.cancelled': OrderCancelledV1;
   'settlement.requested': SettlementRequestedV1;
   'wallet.funding.requested': WalletFundingRequestedV1;
+  'trade.closed': TradeClosedV1;
+  'withdrawal.requested': WithdrawalRequestedV1;
+  'withdrawal.completed': WithdrawalSettledV1;
+  'withdrawal.failed': WithdrawalSettledV1;
+  'transfer.requested': TransferRequestedV1;
+  'transfer.credit': TransferLegV1;
+  'transfer.refund': TransferLegV1;
+  'conversion.requested': ConversionRequestedV1;
+  'conversion.credit': ConversionCreditV1;
 }
 
 export type LedgerCommandType = keyof LedgerCommandPayloads;
 
-export const LEDGER_COMMAND_TYPES: readonly LedgerCommandType[] = ['order.created', 'order.cancelled', 'settlement.requested', 'wallet.funding.requested'];
+export const LEDGER_COMMAND_TYPES: readonly LedgerCommandType[] = [
+  'order.created',
+  'order.cancelled',
+  'settlement.requested',
+  'wallet.funding.requested',
+  'trade.closed',
+  'withdrawal.requested',
+  'withdrawal.completed',
+  'withdrawal.failed',
+  'transfer.requested',
+  'transfer.credit',
+  'transfer.refund',
+  'conversion.requested',
+  'conversion.credit',
+];
 
 /** Kafka key for everything touching one wallet, so its changes stay ordered on one partition. */
 export function accountKey(wallet: WalletRef): string {

@@ -47,6 +47,15 @@ const RESULT_TYPES: Record<LedgerCommandType, { accepted: string; rejected: stri
   'order.created': { accepted: 'order.accepted', rejected: 'order.rejected' },
   'order.cancelled': { accepted: 'order.released', rejected: 'order.cancel.rejected' },
   'settlement.requested': { accepted: 'settlement.accepted', rejected: 'settlement.rejected' },
+  'trade.closed': { accepted: 'trade.settled', rejected: 'trade.close.rejected' },
+  'withdrawal.requested': { accepted: 'withdrawal.held', rejected: 'withdrawal.rejected' },
+  'withdrawal.completed': { accepted: 'withdrawal.paid', rejected: 'withdrawal.completion.rejected' },
+  'withdrawal.failed': { accepted: 'withdrawal.returned', rejected: 'withdrawal.failure.rejected' },
+  'transfer.requested': { accepted: 'transfer.debited', rejected: 'transfer.rejected' },
+  'transfer.credit': { accepted: 'transfer.credited', rejected: 'transfer.credit.rejected' },
+  'transfer.refund': { accepted: 'transfer.refunded', rejected: 'transfer.refund.rejected' },
+  'conversion.requested': { accepted: 'conversion.debited', rejected: 'conversion.rejected' },
+  'conversion.credit': { accepted: 'conversion.credited', rejected: 'conversion.credit.rejected' },
   'wallet.funding.requested': { accepted: 'wallet.funded', rejected: 'wallet.funding.rejected' },
 };
 

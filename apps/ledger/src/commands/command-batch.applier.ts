@@ -12,10 +12,8 @@ import {
   type EventEnvelope,
   type LedgerCommandPayloads,
   type LedgerCommandType,
-  type LedgerRejection,
   type SettlementPostedV1,
   type WalletBalances,
-  type WalletFundingRequestedV1,
 } from '@settlement/contracts';
 import { appendToOutbox, newEventId, parkRecords, type ConsumedRecord, type OutboxMessage, OutboxRelay } from '@settlement/messaging';
 import { formatAmount, fromDb } from '@settlement/money';
@@ -23,6 +21,12 @@ import { carrierOfSpan, endSpans, startEnvelopeSpan } from '@settlement/telemetr
 import { Book, type BookAccount, type BookHold, type PendingTransaction } from '../book/book';
 import { accountCodes, type AccountKind } from '../book/account-codes';
 import { fundWallet } from '../funding/fund-wallet/fund-wallet.handler';
+import type { FollowUp, Outcome } from '../book/outcome';
+import { closeTrade } from '../trades/close-trade/close-trade.handler';
+import { requestWithdrawal, withdrawalHoldId } from '../withdrawals/request-withdrawal/request-withdrawal.handler';
+import { settleWithdrawal } from '../withdrawals/settle-withdrawal/settle-withdrawal.handler';
+import { creditTransfer, debitTransfer } from '../transfers/transfer-funds/transfer-funds.handler';
+import { creditConversion, debitConversion } from '../conversions/convert-funds/convert-funds.handler';
 import { holdStake } from '../holds/hold-stake/hold-stake.handler';
 import { releaseStake } from '../holds/release-stake/release-stake.handler';
 import { settleOrders, type SettleOutcome } from '../settlements/settle-orders/settle-orders.handler';
@@ -33,8 +37,6 @@ const S = LEDGER_SCHEMA;
 
 type Command = { [K in LedgerCommandType]: { type: K; envelope: EventEnvelope<K, LedgerCommandPayloads[K]> } }[LedgerCommandType];
 
-/** What applying one command decided. */
-type Outcome = { status: 'ACCEPTED'; tx: PendingTransaction } | { status: 'REJECTED'; reason: LedgerRejection };
 
 interface StoredCommand {
   command_id: string;
@@ -123,19 +125,7 @@ export class CommandBatchApplier {
    * could wait on each other; an empty account is harmless if the batch fails.
    */
   private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
-    const rows: { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] = [];
-    for (const c of commands) {
-      if (c.type === 'settlement.requested') {
-        const p = c.envelope.payload;
-        rows.push({ code: accountCodes.house(p.merchantId, p.currency), walletKey: null, kind: 'house', currency: p.currency });
-      }
-      if (c.type !== 'wallet.funding.requested') continue;
-      const p: WalletFundingRequestedV1 = c.envelope.payload;
-      const key = accountKey(p);
-      rows.push({ code: accountCodes.available(p), walletKey: key, kind: 'available', currency: p.currency });
-      rows.push({ code: accountCodes.held(p), walletKey: key, kind: 'held', currency: p.currency });
-      rows.push({ code: accountCodes.externalClearing(p.currency), walletKey: null, kind: 'clearing', currency: p.currency });
-    }
+    const rows = commands.flatMap(accountsToOpen);
     if (rows.length === 0) return;
     const unique = [...new Map(rows.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
     await runner.query(
@@ -167,9 +157,8 @@ export class CommandBatchApplier {
     const accounts = [...(await lockAccounts(runner, 'wallet_key', walletKeys)), ...(await lockAccounts(runner, 'code', platformCodes))];
     const book = new Book(accounts);
     // Holds live on the same partition as their wallet, so only this batch can change them.
-    if (commands.some((c) => c.type === 'order.cancelled' || c.type === 'settlement.requested')) {
-      const orderIds = commands.flatMap((c) => (c.type === 'order.cancelled' && c.envelope.payload.orderId !== undefined ? [c.envelope.payload.orderId] : []));
-      book.loadHolds(await lockHolds(runner, walletKeys, orderIds));
+    if (commands.some((c) => HOLD_READING_TYPES.has(c.type))) {
+      book.loadHolds(await lockHolds(runner, walletKeys, commands.flatMap(holdIdsOf)));
     }
 
     // Decide every command in offset order against the in-memory book; the
@@ -214,7 +203,9 @@ export class CommandBatchApplier {
     await writeHolds(runner, book.holdsToWrite());
     for (const d of [...decisions, ...conflicts]) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span);
     for (const d of decisions) {
-      if (d.command.type === 'settlement.requested' && d.outcome.status === 'ACCEPTED') posted.push(settlementPosted(d.command, d.outcome as SettleAccepted, d.balances, d.span));
+      if (d.outcome.status !== 'ACCEPTED') continue;
+      if (d.command.type === 'settlement.requested') posted.push(settlementPosted(d.command, d.outcome as SettleAccepted, d.balances, d.span));
+      for (const followUp of d.outcome.followUps ?? []) posted.push(followUpCommand(d.command, followUp, d.span));
     }
     if (decisions.length > 0) {
       await runner.query(
@@ -258,6 +249,24 @@ export class CommandBatchApplier {
         return settleOrders(book, command.envelope.payload);
       case 'wallet.funding.requested':
         return fundWallet(book, command.envelope.payload);
+      case 'trade.closed':
+        return closeTrade(book, command.envelope.payload);
+      case 'withdrawal.requested':
+        return requestWithdrawal(book, command.envelope.payload);
+      case 'withdrawal.completed':
+        return settleWithdrawal(book, command.envelope.payload, 'completed');
+      case 'withdrawal.failed':
+        return settleWithdrawal(book, command.envelope.payload, 'failed');
+      case 'transfer.requested':
+        return debitTransfer(book, command.envelope.payload);
+      case 'transfer.credit':
+        return creditTransfer(book, command.envelope.payload, 'credit');
+      case 'transfer.refund':
+        return creditTransfer(book, command.envelope.payload, 'refund');
+      case 'conversion.requested':
+        return debitConversion(book, command.envelope.payload);
+      case 'conversion.credit':
+        return creditConversion(book, command.envelope.payload);
     }
   }
 }
@@ -303,12 +312,79 @@ function crashPointsFromEnv(): { beforeCommitBatch?: number; afterCommitBatch?: 
 
 type SettleAccepted = Extract<SettleOutcome, { status: 'ACCEPTED' }>;
 
-/** Platform accounts a command may post to; locked after the wallets, in id order. */
-function platformAccountsOf(command: Command): string[] {
+/** Command types that read or change holds; only batches with one of them load holds. */
+const HOLD_READING_TYPES = new Set<LedgerCommandType>(['order.cancelled', 'settlement.requested', 'trade.closed', 'withdrawal.completed', 'withdrawal.failed']);
+
+/** Holds a command names explicitly (besides the wallet's open holds). */
+function holdIdsOf(command: Command): string[] {
+  switch (command.type) {
+    case 'order.cancelled':
+      return command.envelope.payload.orderId === undefined ? [] : [command.envelope.payload.orderId];
+    case 'trade.closed':
+      return [command.envelope.payload.orderId];
+    case 'withdrawal.requested':
+    case 'withdrawal.completed':
+    case 'withdrawal.failed':
+      return [withdrawalHoldId(command.envelope.payload.withdrawalId)];
+    default:
+      return [];
+  }
+}
+
+/** Platform accounts a command may post to, with their kind; locked after the wallets, in id order. */
+function platformAccountsWithKind(command: Command): { code: string; kind: AccountKind; currency: string }[] {
   const p = command.envelope.payload;
-  if (command.type === 'wallet.funding.requested') return [accountCodes.externalClearing(p.currency)];
-  if (command.type === 'settlement.requested') return [accountCodes.house(p.merchantId, p.currency)];
-  return [];
+  switch (command.type) {
+    case 'wallet.funding.requested':
+    case 'withdrawal.completed':
+      return [{ code: accountCodes.externalClearing(p.currency), kind: 'clearing', currency: p.currency }];
+    case 'settlement.requested':
+    case 'trade.closed':
+      return [{ code: accountCodes.house(p.merchantId, p.currency), kind: 'house', currency: p.currency }];
+    case 'transfer.requested':
+    case 'transfer.credit':
+    case 'transfer.refund':
+      return [{ code: accountCodes.transit(p.merchantId, p.currency), kind: 'transit', currency: p.currency }];
+    case 'conversion.requested':
+    case 'conversion.credit':
+      return [{ code: accountCodes.fx(p.currency), kind: 'fx', currency: p.currency }];
+    default:
+      return [];
+  }
+}
+
+function platformAccountsOf(command: Command): string[] {
+  return platformAccountsWithKind(command).map((a) => a.code);
+}
+
+/** Accounts to create before the batch: platform accounts, and the wallets that funding and conversion credits open. */
+function accountsToOpen(command: Command): { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] {
+  const rows: { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] = platformAccountsWithKind(command).map((a) => ({ ...a, walletKey: null }));
+  if (command.type === 'wallet.funding.requested' || command.type === 'conversion.credit') {
+    const p = command.envelope.payload;
+    const key = accountKey(p);
+    rows.push({ code: accountCodes.available(p), walletKey: key, kind: 'available', currency: p.currency });
+    rows.push({ code: accountCodes.held(p), walletKey: key, kind: 'held', currency: p.currency });
+  }
+  return rows;
+}
+
+/** The envelope of a command the ledger sends itself, keyed by the wallet it is for. */
+function followUpCommand(cause: Command, followUp: FollowUp, span: Span): OutboxMessage {
+  return {
+    topic: TOPICS.ledgerCommands.name,
+    envelope: {
+      eventId: newEventId(),
+      type: followUp.type,
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      aggregateId: accountKey(followUp.payload),
+      causationId: cause.envelope.eventId,
+      correlationId: cause.envelope.correlationId,
+      ...carrierOfSpan(span),
+      payload: followUp.payload,
+    },
+  };
 }
 
 async function lockHolds(runner: QueryRunner, walletKeys: readonly string[], orderIds: readonly string[]): Promise<BookHold[]> {

@@ -12,7 +12,7 @@ export class CreateLedger1732200000000 implements MigrationInterface {
         id bigserial PRIMARY KEY,
         code text NOT NULL UNIQUE,
         wallet_key text,
-        kind text NOT NULL CHECK (kind IN ('available', 'held', 'house', 'clearing', 'fee', 'fx')),
+        kind text NOT NULL CHECK (kind IN ('available', 'held', 'house', 'clearing', 'fee', 'fx', 'transit')),
         currency text NOT NULL,
         balance numeric(22,8) NOT NULL DEFAULT 0,
         created_at timestamptz NOT NULL DEFAULT now(),
