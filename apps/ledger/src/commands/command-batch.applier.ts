@@ -209,12 +209,13 @@ export class CommandBatchApplier {
     }
     if (decisions.length > 0) {
       await runner.query(
-        `INSERT INTO ${S}.inbox (command_id, command_type, request_hash, status, result_envelope)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
+        `INSERT INTO ${S}.inbox (command_id, command_type, request_hash, command, status, result_envelope)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::jsonb[])`,
         [
           decisions.map((d) => d.command.envelope.payload.commandId),
           decisions.map((d) => d.command.type),
           decisions.map((d) => d.command.envelope.payload.requestHash),
+          decisions.map((d) => JSON.stringify(d.command.envelope.payload)),
           decisions.map((d) => d.outcome.status),
           decisions.map((d) => JSON.stringify(d.envelope)),
         ],

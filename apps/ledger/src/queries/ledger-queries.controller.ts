@@ -66,11 +66,9 @@ export class LedgerQueriesController {
   /** The stored result of a command by its id (the idempotency key), as first emitted. */
   @Get('commands/:commandId')
   async command(@Param('commandId') commandId: string): Promise<Record<string, unknown>> {
-    const rows: { command_type: string; status: string; result_envelope: { payload: Record<string, unknown> }; applied_at: string }[] = await this.dataSource.query(
-      `SELECT command_type, status, result_envelope, applied_at FROM ledger.inbox WHERE command_id = $1`,
-      [commandId],
-    );
+    const rows: { command_type: string; command: Record<string, unknown>; result_envelope: { payload: Record<string, unknown> }; applied_at: string }[] =
+      await this.dataSource.query(`SELECT command_type, command, result_envelope, applied_at FROM ledger.inbox WHERE command_id = $1`, [commandId]);
     if (rows.length === 0) throw new HttpException({ error: 'COMMAND_NOT_FOUND' }, 404);
-    return { commandType: rows[0].command_type, appliedAt: rows[0].applied_at, result: rows[0].result_envelope.payload };
+    return { commandType: rows[0].command_type, appliedAt: rows[0].applied_at, command: rows[0].command, result: rows[0].result_envelope.payload };
   }
 }

@@ -51,6 +51,8 @@ export class CreateLedger1732200000000 implements MigrationInterface {
         command_id text PRIMARY KEY,
         command_type text NOT NULL,
         request_hash text NOT NULL,
+        -- The command as received, so its original fields can be queried by idempotency key.
+        command jsonb NOT NULL,
         status text NOT NULL CHECK (status IN ('ACCEPTED', 'REJECTED')),
         result_envelope jsonb NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
