@@ -10,7 +10,13 @@ export interface BookAccount {
   readonly walletKey: string | null;
   readonly kind: AccountKind;
   readonly currency: string;
+  /**
+   * Wallet accounts are locked and carry their real balance. Shared platform
+   * accounts (house, clearing, transit, fx) are not locked during the batch:
+   * their `balance` here is the batch's delta, added at the end.
+   */
   balance: Decimal;
+  readonly shared: boolean;
 }
 
 /** One leg of a transaction: a signed amount on one account. Legs of a transaction sum to zero. */

@@ -16,7 +16,7 @@ import {
   type WalletBalances,
 } from '@settlement/contracts';
 import { appendToOutbox, newEventId, parkRecords, type ConsumedRecord, type OutboxMessage, OutboxRelay } from '@settlement/messaging';
-import { formatAmount, fromDb } from '@settlement/money';
+import { Decimal, formatAmount, fromDb } from '@settlement/money';
 import { carrierOfSpan, endSpans, startEnvelopeSpan } from '@settlement/telemetry';
 import { Book, type BookAccount, type BookHold, type PendingTransaction } from '../book/book';
 import { accountCodes, type AccountKind } from '../book/account-codes';
@@ -150,11 +150,13 @@ export class CommandBatchApplier {
       for (const row of rows) stored.set(row.command_id, row);
     }
 
-    // Lock every account this batch may change, always in id order, so no two
-    // batches can wait on each other (wallet accounts first, then platform ones).
+    // Lock the wallet accounts this batch may change, in id order. Platform
+    // accounts (house, clearing, transit, fx) are shared by every partition:
+    // they are only loaded here and get their deltas at the very end, so the
+    // lock on them is held for the commit alone, not for the whole batch.
     const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
     const platformCodes = [...new Set(commands.flatMap(platformAccountsOf))];
-    const accounts = [...(await lockAccounts(runner, 'wallet_key', walletKeys)), ...(await lockAccounts(runner, 'code', platformCodes))];
+    const accounts = [...(await lockAccounts(runner, walletKeys)), ...(await loadPlatformAccounts(runner, platformCodes))];
     const book = new Book(accounts);
     // Holds live on the same partition as their wallet, so only this batch can change them.
     if (commands.some((c) => HOLD_READING_TYPES.has(c.type))) {
@@ -237,6 +239,7 @@ export class CommandBatchApplier {
     }));
     outbox.push(...posted);
     await appendToOutbox(runner, S, outbox);
+    await applyPlatformDeltas(runner, book);
     return { duplicates, conflicts: conflicts.length, outboxRows: outbox.length };
   }
 
@@ -439,13 +442,39 @@ function commandProblem(envelope: EventEnvelope): string | null {
   return null;
 }
 
-async function lockAccounts(runner: QueryRunner, column: 'wallet_key' | 'code', values: readonly string[]): Promise<BookAccount[]> {
-  if (values.length === 0) return [];
+async function lockAccounts(runner: QueryRunner, walletKeys: readonly string[]): Promise<BookAccount[]> {
+  if (walletKeys.length === 0) return [];
   const rows: { id: string; code: string; wallet_key: string | null; kind: AccountKind; currency: string; balance: string }[] = await runner.query(
-    `SELECT id, code, wallet_key, kind, currency, balance FROM ${S}.accounts WHERE ${column} = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-    [values],
+    `SELECT id, code, wallet_key, kind, currency, balance FROM ${S}.accounts WHERE wallet_key = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [walletKeys],
   );
-  return rows.map((r) => ({ id: String(r.id), code: r.code, walletKey: r.wallet_key, kind: r.kind, currency: r.currency, balance: fromDb(r.balance) }));
+  return rows.map((r) => ({ id: String(r.id), code: r.code, walletKey: r.wallet_key, kind: r.kind, currency: r.currency, balance: fromDb(r.balance), shared: false }));
+}
+
+/** Platform accounts, unlocked, with a zero balance that accumulates this batch's delta. */
+async function loadPlatformAccounts(runner: QueryRunner, codes: readonly string[]): Promise<BookAccount[]> {
+  if (codes.length === 0) return [];
+  const rows: { id: string; code: string; kind: AccountKind; currency: string }[] = await runner.query(
+    `SELECT id, code, kind, currency FROM ${S}.accounts WHERE code = ANY($1::text[])`,
+    [codes],
+  );
+  return rows.map((r) => ({ id: String(r.id), code: r.code, walletKey: null, kind: r.kind, currency: r.currency, balance: new Decimal(0), shared: true }));
+}
+
+/**
+ * Adds the batch's deltas to the shared platform accounts, locking them in id
+ * order as the transaction's last statements. Every batch takes wallet locks
+ * first and these last, so no two batches can wait on each other.
+ */
+async function applyPlatformDeltas(runner: QueryRunner, book: Book): Promise<void> {
+  const shared = book.touchedAccounts().filter((a) => a.shared && !a.balance.isZero());
+  if (shared.length === 0) return;
+  const ids = shared.map((a) => a.id);
+  await runner.query(`SELECT id FROM ${S}.accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [ids]);
+  await runner.query(`UPDATE ${S}.accounts a SET balance = a.balance + v.delta FROM unnest($1::bigint[], $2::numeric[]) AS v(id, delta) WHERE a.id = v.id`, [
+    ids,
+    shared.map((a) => formatAmount(a.balance)),
+  ]);
 }
 
 function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBalances | undefined, span: Span): EventEnvelope<string, CommandResultV1> {
@@ -501,7 +530,7 @@ async function writeTransactions(runner: QueryRunner, book: Book): Promise<void>
     postingAccount,
     postingAmount,
   ]);
-  const touched = book.touchedAccounts();
+  const touched = book.touchedAccounts().filter((a) => !a.shared);
   await runner.query(`UPDATE ${S}.accounts a SET balance = v.balance FROM unnest($1::bigint[], $2::numeric[]) AS v(id, balance) WHERE a.id = v.id`, [
     touched.map((a) => a.id),
     touched.map((a) => formatAmount(a.balance)),

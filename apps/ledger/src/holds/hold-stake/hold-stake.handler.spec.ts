@@ -6,8 +6,8 @@ import { holdStake } from './hold-stake.handler';
 
 function walletBook(available: string): Book {
   const accounts: BookAccount[] = [
-    { id: '1', code: 'user:m:alice:USDT:available', walletKey: 'm:alice:USDT', kind: 'available', currency: 'USDT', balance: new Decimal(available) },
-    { id: '2', code: 'user:m:alice:USDT:held', walletKey: 'm:alice:USDT', kind: 'held', currency: 'USDT', balance: new Decimal(0) },
+    { id: '1', code: 'user:m:alice:USDT:available', walletKey: 'm:alice:USDT', kind: 'available', currency: 'USDT', balance: new Decimal(available), shared: false },
+    { id: '2', code: 'user:m:alice:USDT:held', walletKey: 'm:alice:USDT', kind: 'held', currency: 'USDT', balance: new Decimal(0), shared: false },
   ];
   return new Book(accounts);
 }
@@ -67,14 +67,14 @@ describe('holdStake', () => {
 describe('Book.transfer', () => {
   it('refuses a transfer across currencies (a programmer error)', () => {
     const book = new Book([
-      { id: '1', code: 'a', walletKey: null, kind: 'clearing', currency: 'USDT', balance: new Decimal(0) },
-      { id: '2', code: 'b', walletKey: null, kind: 'clearing', currency: 'BTC', balance: new Decimal(0) },
+      { id: '1', code: 'a', walletKey: null, kind: 'clearing', currency: 'USDT', balance: new Decimal(0), shared: true },
+      { id: '2', code: 'b', walletKey: null, kind: 'clearing', currency: 'BTC', balance: new Decimal(0), shared: true },
     ]);
     expect(() => book.transfer(book.begin('c', 't'), book.account('a'), book.account('b'), new Decimal(1))).toThrow(/across currencies/);
   });
 
   it('lists touched accounts in numeric id order, the order they are locked in', () => {
-    const accounts: BookAccount[] = ['10', '9', '100'].map((id) => ({ id, code: id, walletKey: null, kind: 'clearing', currency: 'USDT', balance: new Decimal(0) }));
+    const accounts: BookAccount[] = ['10', '9', '100'].map((id) => ({ id, code: id, walletKey: null, kind: 'clearing', currency: 'USDT', balance: new Decimal(0), shared: true }));
     const book = new Book(accounts);
     const tx = book.begin('c', 't');
     book.transfer(tx, book.account('100'), book.account('9'), new Decimal(1));

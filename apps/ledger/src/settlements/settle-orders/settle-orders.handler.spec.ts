@@ -9,9 +9,9 @@ const scaled = (min: number, max: number) => fc.integer({ min, max }).map((n) =>
 
 function book(held: string): Book {
   const accounts: BookAccount[] = [
-    { id: '1', code: 'user:m:u:USDT:available', walletKey: 'm:u:USDT', kind: 'available', currency: 'USDT', balance: new Decimal(0) },
-    { id: '2', code: 'user:m:u:USDT:held', walletKey: 'm:u:USDT', kind: 'held', currency: 'USDT', balance: new Decimal(held) },
-    { id: '3', code: 'house:m:USDT', walletKey: null, kind: 'house', currency: 'USDT', balance: new Decimal(0) },
+    { id: '1', code: 'user:m:u:USDT:available', walletKey: 'm:u:USDT', kind: 'available', currency: 'USDT', balance: new Decimal(0), shared: false },
+    { id: '2', code: 'user:m:u:USDT:held', walletKey: 'm:u:USDT', kind: 'held', currency: 'USDT', balance: new Decimal(held), shared: false },
+    { id: '3', code: 'house:m:USDT', walletKey: null, kind: 'house', currency: 'USDT', balance: new Decimal(0), shared: true },
   ];
   const b = new Book(accounts);
   b.loadHolds([{ orderId: 'o1', walletKey: 'm:u:USDT', amount: new Decimal(held), remaining: new Decimal(held), isNew: false }]);

@@ -4,7 +4,7 @@ import { Book, type BookAccount } from '../../book/book';
 import { creditTransfer, debitTransfer } from './transfer-funds.handler';
 
 function account(id: string, code: string, kind: BookAccount['kind'], balance: string, walletKey: string | null = null): BookAccount {
-  return { id, code, walletKey, kind, currency: 'USDT', balance: new Decimal(balance) };
+  return { id, code, walletKey, kind, currency: 'USDT', balance: new Decimal(balance), shared: walletKey === null };
 }
 
 const transfer: TransferRequestedV1 = { commandId: 't1', requestHash: 'h', merchantId: 'm', username: 'alice', currency: 'USDT', toUsername: 'bob', amount: '30' };
