@@ -63,7 +63,8 @@ export async function startServices({ env, ports = defaultPorts, logDir = join(r
   const started = [];
   try {
     for (const name of ['ledger', 'settlement', 'gateway']) {
-      const service = new ServiceProcess(name, ports[name], env, { repoRoot, logDir });
+      const serviceEnv = name === 'gateway' ? { ...env, LEDGER_URL: services.ledger.url } : env;
+      const service = new ServiceProcess(name, ports[name], serviceEnv, { repoRoot, logDir });
       const t0 = Date.now();
       await service.start();
       started.push(service);

@@ -11,6 +11,15 @@ export interface GatewayConfig {
   readonly host: string;
   /** Bearer token of the admin endpoints (provisioning). */
   readonly adminToken: string;
+  /** Base URL of the ledger's internal query API (balances, stored command results). */
+  readonly ledgerUrl: string;
+  /** Longest a ledger query may take before the gateway answers with an error. */
+  readonly ledgerQueryTimeoutMs: number;
+  /** Default and largest lifetime of a seamless-wallet access token. */
+  readonly walletTokenTtlSecondsDefault: number;
+  readonly walletTokenTtlSecondsMax: number;
+  /** 32-byte key (hex) encrypting merchants' seamless-wallet secrets at rest. */
+  readonly secretsKeyHex: string;
   /** How long an HTTP request waits for its ledger result before answering "unknown, retry". */
   readonly resultWaitMs: number;
   /** Requests waiting for a ledger result at once; past this new ones are refused rather than queued without bound. */
@@ -32,6 +41,12 @@ export function gatewayConfigFromEnv(): GatewayConfig {
     host: process.env['HOST'] ?? '127.0.0.1',
     adminToken: process.env['ADMIN_TOKEN'] ?? 'dev-admin-token',
     resultWaitMs: Number(process.env['RESULT_WAIT_MS'] ?? 5000),
+    ledgerUrl: process.env['LEDGER_URL'] ?? 'http://127.0.0.1:3001',
+    ledgerQueryTimeoutMs: 2000,
+    walletTokenTtlSecondsDefault: 3600,
+    walletTokenTtlSecondsMax: 24 * 3600,
+    // The default is for development only; deployments set SECRETS_KEY (docker-compose.yml does).
+    secretsKeyHex: process.env['SECRETS_KEY'] ?? '6465762d6f6e6c792d6b65792d646f2d6e6f742d7573652d696e2d70726f6421',
     pendingResultsMax: 20000,
     accessTokenTtlSeconds: 3600,
     currencies: (process.env['CURRENCIES'] ?? 'USDT,USDC,BTC,ETH,USD').split(','),

@@ -65,6 +65,8 @@ export interface WalletFundingRequestedV1 extends CommandBase {
 export interface TradeClosedV1 extends CommandBase {
   readonly orderId: string;
   readonly winAmount: string;
+  /** The trading platform's details of the trade (seed 003 `data`), stored with the command. */
+  readonly tradeData?: Record<string, unknown>;
 }
 
 /** `withdrawal.requested` v1: moves `amount` from available to held until the rail answers. */

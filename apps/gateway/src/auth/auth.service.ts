@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, GATEWAY_CONFIG } from '../database/database.providers';
 import type { GatewayConfig } from '../gateway.config';
-import { hashSecret, hashToken, newSecret, verifySecret } from './secrets';
+import { decryptSecret, encryptSecret, hashSecret, hashToken, newSecret, verifySecret } from './secrets';
 
 /** An issued OAuth access token (RFC 6749 section 5.1). */
 export interface IssuedToken {
@@ -17,10 +17,14 @@ const activeSecretsMax = 2;
 /** Tokens remembered in memory after a database lookup, so each request does not query. */
 const tokenCacheSizeMax = 10000;
 
+/** How long a decrypted wallet secret is reused; a rotation on another instance is seen within this time. */
+const walletSecretCacheMs = 30000;
+
 /** OAuth 2.0 client-credentials: merchants, their secrets and their bearer tokens. */
 @Injectable()
 export class AuthService {
   private readonly tokenCache = new Map<string, { merchantId: string; expiresAtMs: number }>();
+  private readonly walletSecrets = new Map<string, { secret: string; expiresAtMs: number }>();
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
@@ -28,16 +32,44 @@ export class AuthService {
   ) {}
 
   /** Creates a merchant with one client secret; the secret is shown once and stored hashed. */
-  async createMerchant(merchantId: string, name: string): Promise<{ merchantId: string; clientId: string; clientSecret: string } | 'EXISTS'> {
+  async createMerchant(
+    merchantId: string,
+    name: string,
+  ): Promise<{ merchantId: string; clientId: string; clientSecret: string; walletSecret: string } | 'EXISTS'> {
     const clientId = `mch_${merchantId}`;
     const clientSecret = newSecret();
+    const walletSecret = newSecret();
     const inserted: unknown[] = await this.dataSource.query(
-      `INSERT INTO gateway.merchants (id, name, client_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id`,
-      [merchantId, name, clientId],
+      `INSERT INTO gateway.merchants (id, name, client_id, wallet_secret_enc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id`,
+      [merchantId, name, clientId, encryptSecret(walletSecret, this.config.secretsKeyHex)],
     );
     if (inserted.length === 0) return 'EXISTS';
     await this.dataSource.query(`INSERT INTO gateway.client_secrets (merchant_id, secret_hash) VALUES ($1, $2)`, [merchantId, await hashSecret(clientSecret)]);
-    return { merchantId, clientId, clientSecret };
+    return { merchantId, clientId, clientSecret, walletSecret };
+  }
+
+  /** Replaces a merchant's seamless-wallet secret (the key of request digests); shown once. */
+  async rotateWalletSecret(merchantId: string): Promise<{ walletSecret: string } | 'NOT_FOUND'> {
+    const walletSecret = newSecret();
+    const updated: unknown[] = await this.dataSource.query(`UPDATE gateway.merchants SET wallet_secret_enc = $2 WHERE id = $1 RETURNING id`, [
+      merchantId,
+      encryptSecret(walletSecret, this.config.secretsKeyHex),
+    ]);
+    if (updated.length === 0) return 'NOT_FOUND';
+    this.walletSecrets.delete(merchantId);
+    return { walletSecret };
+  }
+
+  /** A merchant's seamless-wallet secret, decrypted; cached briefly since every wallet call needs it. */
+  async walletSecret(merchantId: string): Promise<string | null> {
+    const cached = this.walletSecrets.get(merchantId);
+    if (cached !== undefined && cached.expiresAtMs > Date.now()) return cached.secret;
+    const rows: { wallet_secret_enc: string | null }[] = await this.dataSource.query(`SELECT wallet_secret_enc FROM gateway.merchants WHERE id = $1`, [merchantId]);
+    const stored = rows[0]?.wallet_secret_enc;
+    if (stored === undefined || stored === null) return null;
+    const secret = decryptSecret(stored, this.config.secretsKeyHex);
+    this.walletSecrets.set(merchantId, { secret, expiresAtMs: Date.now() + walletSecretCacheMs });
+    return secret;
   }
 
   /** Adds a client secret for rotation, revoking the oldest when more than two would be active. */
