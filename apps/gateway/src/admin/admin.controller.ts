@@ -45,6 +45,15 @@ export class AdminController {
     await reply.status(201).send(rotated);
   }
 
+  /** Replaces the merchant's seamless-wallet secret (the key of request digests); shown once. */
+  @Post('merchants/:merchantId/wallet-secret')
+  async rotateWalletSecret(@Headers('authorization') authorization: string | undefined, @Param('merchantId') merchantId: string, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(authorization);
+    const rotated = await this.auth.rotateWalletSecret(merchantId);
+    if (rotated === 'NOT_FOUND') throw adminError(404, 'MERCHANT_NOT_FOUND', merchantId);
+    await reply.status(201).send(rotated);
+  }
+
   /**
    * Credits a user's wallet from the external clearing account, opening the
    * wallet if needed. Idempotent by `reference`.
