@@ -7,11 +7,14 @@ import { dirname, join } from 'node:path';
 import { build } from '../../tools/build.mjs';
 import { repoRoot, startInfrastructure } from '../../tools/stack.mjs';
 
-const testDataDir = join(repoRoot, '.data', 'test');
+// TEST_DATA_DIR and TEST_KAFKA_PORT / TEST_POSTGRES_PORT let two test runs share a machine.
+const testDataDir = process.env.TEST_DATA_DIR ?? join(repoRoot, '.data', 'test');
+process.env.TEST_DATA_DIR = testDataDir;
 const envFile = join(testDataDir, 'infrastructure.json');
 
 /** Ports of the test infrastructure: distinct from `npm start`, so both can run at once. */
-const testPorts = { kafka: 29092, kafkaController: 29093, postgres: 55433 };
+const kafkaPort = Number(process.env.TEST_KAFKA_PORT ?? 29092);
+const testPorts = { kafka: kafkaPort, kafkaController: kafkaPort + 1, postgres: Number(process.env.TEST_POSTGRES_PORT ?? 55433) };
 
 async function startWithTestcontainers() {
   const { GenericContainer, Wait } = await import('testcontainers');

@@ -15,9 +15,12 @@ export class System {
 
   constructor(extraEnv: Record<string, string> = {}) {
     const env = { ...this.infra, ADMIN_TOKEN: adminToken, ...extraEnv };
-    const logDir = join(repoRoot, '.data', 'test', 'logs');
+    const logDir = join(process.env['TEST_DATA_DIR'] ?? join(repoRoot, '.data', 'test'), 'logs');
     const make = (name: ServiceName) => new ServiceProcess(name, nextPort++, { ...env, GATEWAY_INSTANCE_ID: `e2e-${process.pid}-${nextPort}` }, { repoRoot, logDir });
-    this.services = { ledger: make('ledger'), settlement: make('settlement'), gateway: make('gateway') };
+    const ledger = make('ledger');
+    const settlement = make('settlement');
+    const gateway = new ServiceProcess('gateway', nextPort++, { ...env, LEDGER_URL: ledger.url, GATEWAY_INSTANCE_ID: `e2e-${process.pid}-${nextPort}` }, { repoRoot, logDir });
+    this.services = { ledger, settlement, gateway };
   }
 
   async start(): Promise<void> {
@@ -76,4 +79,13 @@ export class System {
 
 export function uniqueId(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/**
+ * A further ledger process beside a System's: same database and Kafka, its own
+ * port and extra environment (for example a crash point). Not started; the
+ * caller starts and stops it. For crash and restart tests.
+ */
+export function ledgerProcess(system: System, env: Record<string, string> = {}): ServiceProcess {
+  return new ServiceProcess('ledger', nextPort++, { ...system.infra, ADMIN_TOKEN: adminToken, ...env }, { repoRoot, logDir: join(repoRoot, '.data', 'test', 'logs') });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /** Where the test global setup writes the addresses of the Kafka and Postgres it started. */
 export function infrastructureEnvFile(repoRoot: string): string {
-  return join(repoRoot, '.data', 'test', 'infrastructure.json');
+  return join(process.env['TEST_DATA_DIR'] ?? join(repoRoot, '.data', 'test'), 'infrastructure.json');
 }
 
 /** Addresses of the running infrastructure, for services and test clients. */

@@ -1,0 +1,190 @@
+import { createHmac } from 'node:crypto';
+import { checkLedger } from '@settlement/ledger-audit';
+import { System, adminToken, uniqueId } from './system';
+
+const base = '/payment/wallet/v1/binaryOption/ext-orders';
+
+/** The documented digest recipe, written out independently of the gateway's code. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+function signed(body: Record<string, unknown>, secret: string): Record<string, unknown> {
+  return { ...body, hash: createHmac('sha256', secret).update(canonical(body)).digest('hex') };
+}
+
+describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 003) exactly as documented', () => {
+  let system: System;
+  let merchant: string;
+  let token: string;
+  let walletSecret: string;
+
+  beforeAll(async () => {
+    system = new System();
+    await system.start();
+    merchant = uniqueId('m');
+    const created = await system.call('POST', '/admin/merchants', { merchantId: merchant }, { authorization: `Bearer ${adminToken}` });
+    walletSecret = created.body.walletSecret;
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret });
+    const response = await fetch(`${system.gatewayUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    token = ((await response.json()) as { access_token: string }).access_token;
+    await system.fund(merchant, 'abc@def', '1000', 'seed');
+    await system.call('POST', '/admin/wallets/fund', { merchantId: merchant, username: 'trader', currency: 'USD', amount: '2280', reference: 'usd' }, { authorization: `Bearer ${adminToken}` });
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  const ext = (method: string, op: string, body?: unknown, bearer = token) => system.call(method, `${base}/${op}`, body, { authorization: `Bearer ${bearer}` });
+
+  describe('ext-orders', () => {
+    const createId = uniqueId('create-');
+
+    it('creates, queries, cancels and settles with the seed bodies and answers', async () => {
+      const create = await ext('PUT', 'create', { extRequestId: createId, username: 'abc@def', currency: 'USDT', amount: '100.0', bonusAmount: '0', extRefId: 'external extra ref id' });
+      expect(create.status).toBe(200);
+      expect(Object.keys(create.body)).toEqual(['code', 'msg', 'time', 'data', 'success']);
+      expect(create.body).toMatchObject({ code: 1, msg: 'Success', data: null, success: true });
+
+      const order = await ext('GET', createId);
+      expect(order.body).toMatchObject({
+        code: 1,
+        msg: 'Success',
+        success: true,
+        data: { extRequestId: createId, username: 'abc@def', currency: 'USDT', amount: '100', bonusAmount: '0', extRefId: 'external extra ref id', status: 'ACCEPTED' },
+      });
+
+      const cancelId = uniqueId('cancel-');
+      const cancel = await ext('PUT', 'cancel', { extRequestId: cancelId, username: 'abc@def', currency: 'USDT', amount: '100.0', bonusAmount: '0', extRefId: createId });
+      expect(cancel.body).toMatchObject({ code: 1, data: null, success: true });
+
+      await ext('PUT', 'create', { extRequestId: uniqueId('create-'), username: 'abc@def', currency: 'USDT', amount: '123.00', bonusAmount: '0' });
+      const settleId = uniqueId('settle-');
+      const settle = await ext('POST', 'settlement', {
+        extRequestId: settleId, username: 'abc@def', currency: 'USDT', totalOrderAmount: '123.00', totalOrderBonusAmount: '0.0', pnlAmount: '-100.0', pnlBonusAmount: '0.0', extRefId: 'external extra ref id',
+      });
+      expect(settle.body).toMatchObject({ code: 1, msg: 'Success', success: true, data: { transactionRef: expect.stringMatching(/^[0-9]+$/) } });
+
+      const settled = await ext('GET', settleId);
+      expect(settled.body.data).toMatchObject({ extRequestId: settleId, username: 'abc@def', currency: 'USDT', totalOrderAmount: '123', pnlAmount: '-100', extRefId: 'external extra ref id', transactionRef: settle.body.data.transactionRef });
+
+      const missing = await ext('GET', uniqueId('never-'));
+      expect(missing.body).toEqual({ code: 1, msg: 'Success', time: expect.any(Number), data: null, success: true });
+    });
+
+    it.each([
+      ['malformed JSON', '{"extRequestId":', 400, 11000100],
+      ['an unknown field', { extRequestId: 'x1', username: 'abc@def', currency: 'USDT', amount: '1', bonusAmount: '0', colour: 'red' }, 400, 11000101],
+      ['a missing field', { extRequestId: 'x2', currency: 'USDT', amount: '1' }, 400, 11000101],
+      ['an amount in exponent form', { extRequestId: 'x3', username: 'abc@def', currency: 'USDT', amount: '1e5', bonusAmount: '0' }, 400, 11000102],
+      ['a numeric amount', { extRequestId: 'x4', username: 'abc@def', currency: 'USDT', amount: 100, bonusAmount: '0' }, 400, 11000102],
+      ['nine decimals', { extRequestId: 'x5', username: 'abc@def', currency: 'USDT', amount: '0.000000001', bonusAmount: '0' }, 400, 11000102],
+      ['23 digits', { extRequestId: 'x6', username: 'abc@def', currency: 'USDT', amount: '12345678901234567890123', bonusAmount: '0' }, 400, 11000102],
+      ['a non-zero bonus', { extRequestId: 'x7', username: 'abc@def', currency: 'USDT', amount: '1', bonusAmount: '1' }, 400, 11000103],
+      ['an unknown currency', { extRequestId: 'x8', username: 'abc@def', currency: 'DOGE', amount: '1', bonusAmount: '0' }, 400, 11000104],
+      ['more than the balance', { extRequestId: 'x9', username: 'abc@def', currency: 'USDT', amount: '100000', bonusAmount: '0' }, 400, 11000013],
+      ['a user without a wallet', { extRequestId: 'x10', username: 'ghost', currency: 'USDT', amount: '1', bonusAmount: '0' }, 500, 11000012],
+    ])('answers %s with its documented status and code, moving nothing', async (_what, body, status, code) => {
+      const response = await ext('PUT', 'create', body);
+      expect(response.status).toBe(status);
+      expect(response.body).toMatchObject({ code, success: false, data: null, time: expect.any(Number) });
+    });
+
+    it('answers 401/11000401 without a valid bearer token', async () => {
+      const response = await ext('PUT', 'create', { extRequestId: 'y', username: 'abc@def', currency: 'USDT', amount: '1' }, 'forged');
+      expect(response).toMatchObject({ status: 401, body: { code: 11000401, success: false } });
+    });
+
+    it('moves money once for 20 concurrent copies of one request, and refuses the id with another body', async () => {
+      const body = { extRequestId: uniqueId('dup-'), username: 'abc@def', currency: 'USDT', amount: '7', bonusAmount: '0' };
+      const answers = await Promise.all(Array.from({ length: 20 }, () => ext('PUT', 'create', body)));
+      expect(answers.map((a) => a.body.code)).toEqual(Array(20).fill(1));
+      const txs = await system.query(`SELECT count(*)::int AS n FROM ledger.transactions WHERE command_id = $1`, [`ext-orders:${merchant}:${body.extRequestId}`]);
+      expect(txs[0]['n']).toBe(1);
+      const conflict = await ext('PUT', 'create', { ...body, amount: '8' });
+      expect(conflict).toMatchObject({ status: 409, body: { code: 11000105 } });
+    });
+
+    it("never lets one merchant see or move another merchant's users and orders", async () => {
+      const other = uniqueId('m');
+      const otherToken = await system.merchantWithToken(other);
+      expect((await ext('GET', createId, undefined, otherToken)).body.data).toBeNull();
+      const attempt = await ext('PUT', 'create', { extRequestId: uniqueId('z'), username: 'abc@def', currency: 'USDT', amount: '1', bonusAmount: '0' }, otherToken);
+      expect(attempt.body.code).toBe(11000012);
+    });
+  });
+
+  describe('seamless wallet', () => {
+    let walletToken: string;
+    const call = (op: string, body: Record<string, unknown>) => system.call('POST', `/seamless/v1/${op}`, body);
+
+    beforeAll(async () => {
+      const minted = await system.call('POST', '/seamless/v1/tokens', { username: 'trader', currency: 'USD' }, { authorization: `Bearer ${token}` });
+      expect(minted.status).toBe(201);
+      walletToken = minted.body.token;
+    });
+
+    it('answers getbalance, opentrade and closetrade in the seed shape with the balance after each action', async () => {
+      expect((await call('getbalance', signed({ token: walletToken, amount: '100', currency: 'USD' }, walletSecret))).body).toEqual({ balance: '2280', currency: 'USD', status: 'Ok' });
+      const open = await call('opentrade', signed({ token: walletToken, amount: '100', currency: 'USD', externalTradeType: 'options', externalTradeId: '8461378' }, walletSecret));
+      expect(open).toEqual({ status: 200, body: { balance: '2180', currency: 'USD', status: 'Ok' } });
+      const again = await call('opentrade', signed({ token: walletToken, amount: '100', currency: 'USD', externalTradeType: 'options', externalTradeId: '8461378' }, walletSecret));
+      expect(again.body).toEqual({ balance: '2180', currency: 'USD', status: 'Ok' });
+      const close = await call(
+        'closetrade',
+        signed(
+          {
+            token: walletToken, amount: '190', currency: 'USD', externalTradeType: 'options', externalTradeId: '8461378',
+            data: { tradeID: '10189550', userID: '819335', stake: '100.0000000000', payout: '90', rebate: '0', instrumentID: '139', expiryPrice: '103336.623', pnl: '90', returnedAmount: '190' },
+          },
+          walletSecret,
+        ),
+      );
+      expect(close.body).toEqual({ balance: '2370', currency: 'USD', status: 'Ok' });
+      const stored = await system.query(`SELECT command->'tradeData'->>'tradeID' AS trade FROM ledger.inbox WHERE command_id = $1`, [`seamless:${merchant}:close:8461378`]);
+      expect(stored[0]['trade']).toBe('10189550');
+    });
+
+    it('refuses a bad digest, an unknown token, a duplicate with another amount, an unknown trade and insufficient funds', async () => {
+      const bad = await call('getbalance', { token: walletToken, amount: '1', currency: 'USD', hash: 'b0fc7d839d7b98fc639b01d9c63382ea' });
+      expect(bad).toMatchObject({ status: 401, body: { status: 'Error', code: 'INVALID_HASH' } });
+      const tampered = { ...signed({ token: walletToken, amount: '1', currency: 'USD' }, walletSecret), amount: '2' };
+      expect((await call('getbalance', tampered)).body.code).toBe('INVALID_HASH');
+      expect((await call('getbalance', signed({ token: 'nope', amount: '1', currency: 'USD' }, walletSecret))).body.code).toBe('INVALID_TOKEN');
+      await call('opentrade', signed({ token: walletToken, amount: '10', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-dup' }, walletSecret));
+      const duplicate = await call('opentrade', signed({ token: walletToken, amount: '11', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-dup' }, walletSecret));
+      expect(duplicate).toMatchObject({ status: 409, body: { status: 'Error', code: 'DUPLICATE_TRADE' } });
+      const unknown = await call('closetrade', signed({ token: walletToken, amount: '0', currency: 'USD', externalTradeType: 'options', externalTradeId: 'never-opened' }, walletSecret));
+      expect(unknown).toMatchObject({ status: 404, body: { code: 'UNKNOWN_TRADE' } });
+      const broke = await call('opentrade', signed({ token: walletToken, amount: '999999', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-big' }, walletSecret));
+      expect(broke).toMatchObject({ status: 400, body: { code: 'INSUFFICIENT_FUNDS' } });
+    });
+
+    it('honours closetrade for an open trade after the token expired, and nothing else', async () => {
+      const minted = await system.call('POST', '/seamless/v1/tokens', { username: 'trader', currency: 'USD', ttlSeconds: 1 }, { authorization: `Bearer ${token}` });
+      const shortToken = minted.body.token as string;
+      const open = await call('opentrade', signed({ token: shortToken, amount: '5', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-exp' }, walletSecret));
+      expect(open.body.status).toBe('Ok');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await call('getbalance', signed({ token: shortToken, amount: '1', currency: 'USD' }, walletSecret))).body.code).toBe('TOKEN_EXPIRED');
+      const close = await call('closetrade', signed({ token: shortToken, amount: '0', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-exp' }, walletSecret));
+      expect(close.body.status).toBe('Ok');
+    });
+  });
+
+  it('leaves a consistent ledger', async () => {
+    let audit = await checkLedger(system.infra.DATABASE_URL);
+    for (let i = 0; i < 20 && !audit.ok; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      audit = await checkLedger(system.infra.DATABASE_URL);
+    }
+    expect(audit.checks.filter((c) => !c.ok)).toEqual([]);
+  });
+});
