@@ -279,14 +279,11 @@ describe('the ledger applies every command exactly once, however often Kafka del
   }
 
   /**
-   * KNOWN BUG, expected to fail until fixed (then turn `it.failing` into `it`):
-   * libs/messaging/src/batch-consumer.ts calls `commitOffsetsIfNecessary()`
-   * without offsets under `autoCommit: false`; kafkajs then commits only when
-   * autoCommitInterval/autoCommitThreshold is set, which it is not, so the
-   * ledger group never commits an offset and every ledger start replays
-   * `ledger.commands.v1` from the beginning of its retention.
+   * Regression: `commitOffsetsIfNecessary()` without offsets commits nothing
+   * under `autoCommit: false` in kafkajs 2.2.4, which once left the ledger
+   * group without committed offsets (every start replayed the topic).
    */
-  it.failing('the ledger commits its Kafka offsets once a batch is in the database', async () => {
+  it('the ledger commits its Kafka offsets once a batch is in the database', async () => {
     const merchantId = uniqueId('m');
     const { funding } = walletScenario({ merchantId, username: 'ida', currency }, 'offsets');
     await produce([funding]);
@@ -341,16 +338,11 @@ describe('the ledger applies every command exactly once, however often Kafka del
   });
 
   /**
-   * KNOWN BUG, expected to fail until fixed (then turn `it.failing` into `it`):
-   * conflicts are not in the inbox, so apps/ledger/src/commands/command-batch.applier.ts
-   * (the IDEMPOTENCY_CONFLICT branch of applyInTransaction, and the INSERT INTO
-   * ledger.conflicts) decides a redelivered conflicting message afresh: a second
-   * conflicts row and a new result event under a new event id (resultEnvelope ->
-   * newEventId()), which consumers cannot dedupe. With the offset bug above,
-   * every ledger restart does this again for every conflict in the topic.
-   * Money is not affected.
+   * Regression: a redelivered conflicting message was once recorded again and
+   * answered under a new event id; conflicts are now keyed by the message's
+   * event id and answered under an event id derived from it.
    */
-  it.failing('redelivery of a conflicting command records and announces its rejection once', async () => {
+  it('redelivery of a conflicting command records and announces its rejection once', async () => {
     const merchantId = uniqueId('m');
     const wallet = { merchantId, username: 'joe', currency };
     const { funding } = walletScenario(wallet, 'conflict');

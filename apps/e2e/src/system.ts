@@ -6,7 +6,8 @@ export const repoRoot = join(__dirname, '..', '..', '..');
 export const adminToken = 'e2e-admin-token';
 
 /** Ports handed out to services of this test run; each test file takes its own block. */
-let nextPort = 40000 + (process.pid % 1000) * 10;
+// Below Linux's ephemeral range (32768-60999), where outgoing connections could hold a port; clear of 29092/29093.
+let nextPort = 20000 + (process.pid % 800) * 10;
 
 /** The three services started as processes against the shared test infrastructure. */
 export class System {
@@ -87,5 +88,8 @@ export function uniqueId(prefix: string): string {
  * caller starts and stops it. For crash and restart tests.
  */
 export function ledgerProcess(system: System, env: Record<string, string> = {}): ServiceProcess {
-  return new ServiceProcess('ledger', nextPort++, { ...system.infra, ADMIN_TOKEN: adminToken, ...env }, { repoRoot, logDir: join(repoRoot, '.data', 'test', 'logs') });
+  return new ServiceProcess('ledger', nextPort++, { ...system.infra, ADMIN_TOKEN: adminToken, ...env }, {
+    repoRoot,
+    logDir: join(process.env['TEST_DATA_DIR'] ?? join(repoRoot, '.data', 'test'), 'logs'),
+  });
 }

@@ -63,9 +63,12 @@ export async function startBatchConsumer(kafka: Kafka, settings: BatchConsumerSe
       const records = batch.messages.map((m) => decodeMessage(batch.topic, batch.partition, m));
       await handler(records);
       const last = batch.messages[batch.messages.length - 1];
-      // resolveOffset marks the message done; kafkajs commits offset + 1.
       resolveOffset(last.offset);
-      await commitOffsetsIfNecessary();
+      // With autoCommit off, commitOffsetsIfNecessary() without arguments
+      // commits nothing (kafkajs 2.2.4 only commits resolved offsets when an
+      // auto-commit interval or threshold is set): pass the next offset explicitly.
+      const next = (BigInt(last.offset) + 1n).toString();
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
       await heartbeat();
     },
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable, Inject, Logger } from '@nestjs/common';
 import type { Span } from '@opentelemetry/api';
 import type { DataSource, QueryRunner } from 'typeorm';
@@ -229,7 +230,9 @@ export class CommandBatchApplier {
 
     await writeTransactions(runner, book);
     await writeHolds(runner, book.holdsToWrite());
-    for (const d of [...decisions, ...conflicts]) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span);
+    for (const d of decisions) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, newEventId());
+    // A conflict's answer is derived from the conflicting message, so its redelivery re-emits the same event.
+    for (const d of conflicts) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, derivedEventId(d.command.envelope.eventId, 'conflict'));
     for (const d of decisions) {
       if (d.outcome.status !== 'ACCEPTED') continue;
       if (d.command.type === 'settlement.requested') posted.push(settlementPosted(d.command, d.outcome as SettleAccepted, d.balances, d.span));
@@ -251,8 +254,10 @@ export class CommandBatchApplier {
     }
     if (conflicts.length > 0) {
       await runner.query(
-        `INSERT INTO ${S}.conflicts (command_id, request_hash, envelope) SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])`,
+        `INSERT INTO ${S}.conflicts (command_event_id, command_id, request_hash, envelope)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) ON CONFLICT (command_event_id) DO NOTHING`,
         [
+          conflicts.map((c) => c.command.envelope.eventId),
           conflicts.map((c) => c.command.envelope.payload.commandId),
           conflicts.map((c) => c.command.envelope.payload.requestHash),
           conflicts.map((c) => JSON.stringify(c.command.envelope)),
@@ -460,6 +465,12 @@ function settlementPosted(command: Command, outcome: SettleAccepted, balances: W
   };
 }
 
+/** A stable UUID derived from another event id, for events that must be the same on every redelivery. */
+function derivedEventId(sourceEventId: string, purpose: string): string {
+  const hex = createHash('sha256').update(`${sourceEventId}:${purpose}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** Why an envelope is not a ledger command this version understands, or null. */
 function commandProblem(envelope: EventEnvelope): string | null {
   if (!(LEDGER_COMMAND_TYPES as readonly string[]).includes(envelope.type)) return `unknown command type ${envelope.type}`;
@@ -509,7 +520,7 @@ async function applyPlatformDeltas(runner: QueryRunner, book: Book): Promise<voi
   ]);
 }
 
-function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBalances | undefined, span: Span): EventEnvelope<string, CommandResultV1> {
+function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBalances | undefined, span: Span, eventId: string): EventEnvelope<string, CommandResultV1> {
   const p = command.envelope.payload;
   const result: CommandResultV1 = {
     commandId: p.commandId,
@@ -520,7 +531,7 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
     ...(balances !== undefined ? { balances } : {}),
   };
   return {
-    eventId: newEventId(),
+    eventId,
     type: resultEventType(command.type, outcome.status),
     version: 1,
     occurredAt: new Date().toISOString(),

@@ -59,6 +59,8 @@ export class CreateLedger1732200000000 implements MigrationInterface {
       )`,
       `CREATE TABLE ${s}.conflicts (
         id bigserial PRIMARY KEY,
+        -- The conflicting message's own event id: a redelivery of it is recorded once.
+        command_event_id text NOT NULL UNIQUE,
         command_id text NOT NULL,
         request_hash text NOT NULL,
         envelope jsonb NOT NULL,
