@@ -10,6 +10,7 @@ import { SettleOrdersController } from './ext-orders/settle-orders/settle-orders
 import { QueryOrderController } from './ext-orders/query-order/query-order.controller';
 import { gatewayConfigFromEnv } from './gateway.config';
 import { HealthController } from './health/health.controller';
+import { OpenApiController } from './openapi/openapi.controller';
 import { LedgerClient } from './ledger-client/ledger.client';
 import { LedgerQueryClient } from './ledger-client/ledger-query.client';
 import { CloseTradeController } from './seamless/close-trade/close-trade.controller';
@@ -22,6 +23,7 @@ import { kafkaProvider } from './messaging.providers';
 @Module({
   controllers: [
     HealthController,
+    OpenApiController,
     OAuthController,
     AdminController,
     CreateOrderController,

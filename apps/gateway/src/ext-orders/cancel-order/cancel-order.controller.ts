@@ -9,7 +9,7 @@ import { EXT_ORDERS_BASE, merchantOf } from '../ext-orders.auth';
 import { sendError, sendOutcome } from '../ext-orders.respond';
 import { knownCurrency, optionalIdentifier, parseJsonObject, rejectUnknownFields, requiredAmount, requiredIdentifier, zeroBonus } from '../ext-orders.validation';
 
-const cancelFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
+export const cancelFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
 
 /**
  * PUT /ext-orders/cancel: release a stake. The cancel has its own

@@ -17,7 +17,7 @@ import {
   zeroBonus,
 } from '../ext-orders.validation';
 
-const createFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
+export const createFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
 
 /** PUT /ext-orders/create: hold a player's stake when an order opens. */
 @Controller(EXT_ORDERS_BASE)

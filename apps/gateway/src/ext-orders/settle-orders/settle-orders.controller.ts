@@ -11,7 +11,7 @@ import { sendError, sendOutcome } from '../ext-orders.respond';
 import { knownCurrency, optionalIdentifier, parseJsonObject, rejectUnknownFields, requiredAmount, requiredIdentifier, zeroBonus } from '../ext-orders.validation';
 import { Decimal } from '@settlement/money';
 
-const settleFields = ['extRequestId', 'username', 'currency', 'totalOrderAmount', 'totalOrderBonusAmount', 'pnlAmount', 'pnlBonusAmount', 'extRefId'] as const;
+export const settleFields = ['extRequestId', 'username', 'currency', 'totalOrderAmount', 'totalOrderBonusAmount', 'pnlAmount', 'pnlBonusAmount', 'extRefId'] as const;
 
 /** POST /ext-orders/settlement: settle profit or loss of several orders; answers `data.transactionRef`. */
 @Controller(EXT_ORDERS_BASE)

@@ -1,0 +1,15 @@
+// `npm run openapi`: writes docs/api/*.openapi.json from the gateway's code
+// (the unit test openapi.documents.spec.ts fails when they differ).
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { build } from './build.mjs';
+import { repoRoot } from './stack.mjs';
+
+await build();
+const require = createRequire(import.meta.url);
+const { extOrdersOpenApi, seamlessOpenApi } = require(join(repoRoot, 'dist', 'apps', 'gateway', 'openapi', 'openapi.documents.js'));
+for (const [file, generate] of [['ext-orders.openapi.json', extOrdersOpenApi], ['seamless-wallet.openapi.json', seamlessOpenApi]]) {
+  writeFileSync(join(repoRoot, 'docs', 'api', file), `${JSON.stringify(generate(), null, 2)}\n`);
+  console.log(`wrote docs/api/${file}`);
+}
