@@ -1,6 +1,17 @@
 // `npm start`: the whole system on this machine with demo data, then example
 // calls to paste. Ctrl-C stops everything it started.
+import { createHmac } from 'node:crypto';
 import { startInfrastructure, startServices, defaultPorts } from './stack.mjs';
+
+/** The seamless-wallet digest (docs/api/seamless-wallet.md): HMAC-SHA256 over canonical JSON. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return JSON.stringify(value);
+}
+function signedBody(body, secret) {
+  return JSON.stringify({ ...body, hash: createHmac('sha256', secret).update(canonical(body)).digest('hex') });
+}
 
 const adminToken = process.env.ADMIN_TOKEN ?? 'dev-admin-token';
 const started = Date.now();
@@ -34,7 +45,12 @@ async function call(method, path, body, headers = {}) {
 async function provision() {
   const admin = { authorization: `Bearer ${adminToken}` };
   let credentials = await call('POST', '/admin/merchants', { merchantId: 'demo', name: 'Demo Games Ltd' }, admin);
-  if (credentials.status === 409) credentials = await call('POST', '/admin/merchants/demo/secrets', undefined, admin);
+  if (credentials.status === 409) {
+    // Secrets are shown once: on a restart, issue fresh ones to print.
+    credentials = await call('POST', '/admin/merchants/demo/secrets', undefined, admin);
+    const wallet = await call('POST', '/admin/merchants/demo/wallet-secret', undefined, admin);
+    credentials.body.walletSecret = wallet.body.walletSecret;
+  }
   if (credentials.status !== 201) throw new Error(`provisioning the demo merchant failed: ${JSON.stringify(credentials)}`);
   for (const [username, amount] of [['alice', '1000'], ['bob', '500']]) {
     const funded = await call('POST', '/admin/wallets/fund', { merchantId: 'demo', username, currency: 'USDT', amount, reference: `demo-initial-${username}` }, admin);
@@ -47,7 +63,8 @@ async function provision() {
     body: form.toString(),
   });
   const token = await tokenResponse.json();
-  return { ...credentials.body, token: token.access_token };
+  const minted = await call('POST', '/seamless/v1/tokens', { username: 'alice', currency: 'USDT', ttlSeconds: 86400 }, { authorization: `Bearer ${token.access_token}` });
+  return { ...credentials.body, token: token.access_token, walletToken: minted.body.token };
 }
 
 try {
@@ -83,6 +100,19 @@ More than the balance (400, code 11000013):
   curl -s -X PUT ${base}/payment/wallet/v1/binaryOption/ext-orders/create \\
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
     -d '{"extRequestId":"${id}-2","username":"bob","currency":"USDT","amount":"5000","bonusAmount":"0"}'
+
+Seamless wallet (seed 003) for alice, wallet token and hash filled in (wallet secret ${demo.walletSecret}):
+  curl -s -X POST ${base}/seamless/v1/getbalance -H 'Content-Type: application/json' \\
+    -d '${signedBody({ token: demo.walletToken, amount: '100', currency: 'USDT' }, demo.walletSecret)}'
+  curl -s -X POST ${base}/seamless/v1/opentrade -H 'Content-Type: application/json' \\
+    -d '${signedBody({ token: demo.walletToken, amount: '100', currency: 'USDT', externalTradeType: 'options', externalTradeId: `${id}-trade` }, demo.walletSecret)}'
+  curl -s -X POST ${base}/seamless/v1/closetrade -H 'Content-Type: application/json' \\
+    -d '${signedBody({ token: demo.walletToken, amount: '190', currency: 'USDT', externalTradeType: 'options', externalTradeId: `${id}-trade`, data: { stake: '100', payout: '90', pnl: '90' } }, demo.walletSecret)}'
+
+Query the first order:
+  curl -s ${base}/payment/wallet/v1/binaryOption/ext-orders/${id}-1 -H "Authorization: Bearer $TOKEN"
+
+OpenAPI: ${base}/openapi/ext-orders.json and ${base}/openapi/seamless-wallet.json
 
 Fund a user (admin):
   curl -s -X POST ${base}/admin/wallets/fund -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' \\
