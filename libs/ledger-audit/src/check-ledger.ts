@@ -55,12 +55,18 @@ const CHECKS: { name: string; sql: string }[] = [
     sql: `SELECT command_id, count(*)::int AS times FROM ledger.transactions GROUP BY command_id HAVING count(*) > 1`,
   },
   {
+    name: 'every posting belongs to a transaction and an account',
+    sql: `SELECT p.id FROM ledger.postings p LEFT JOIN ledger.transactions t ON t.id = p.transaction_id
+          LEFT JOIN ledger.accounts a ON a.id = p.account_id WHERE t.id IS NULL OR a.id IS NULL`,
+  },
+  {
     name: 'every applied transaction has its command in the inbox',
     sql: `SELECT t.command_id FROM ledger.transactions t LEFT JOIN ledger.inbox i ON i.command_id = t.command_id WHERE i.command_id IS NULL`,
   },
   {
     name: 'every outbox row is published',
-    sql: `SELECT id, topic, event_id FROM ledger.outbox WHERE published_at IS NULL`,
+    // Published rows are deleted by the relay: anything left is unpublished.
+    sql: `SELECT id, topic, event_id FROM ledger.outbox`,
   },
 ];
 

@@ -5,18 +5,18 @@ import type { EventEnvelope } from '@settlement/contracts';
 
 /** DDL of the outbox table, for each service's migration. */
 export function outboxTableSql(schema: string): string[] {
+  // A row lives here only until it is published: the relay deletes it then,
+  // which writes far less than updating a flag on every row. `json`, not
+  // `jsonb`: the envelope is only ever stored and read back whole.
   return [
     `CREATE TABLE ${schema}.outbox (
       id bigserial PRIMARY KEY,
       event_id uuid NOT NULL UNIQUE,
       topic text NOT NULL,
       key text NOT NULL,
-      envelope jsonb NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      published_at timestamptz
+      envelope json NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
     )`,
-    // The relay only ever looks for unpublished rows; keep that lookup small.
-    `CREATE INDEX outbox_unpublished_idx ON ${schema}.outbox (id) WHERE published_at IS NULL`,
   ];
 }
 
@@ -28,16 +28,16 @@ export interface OutboxMessage {
 
 /**
  * Appends events to the outbox inside the caller's transaction, so they are
- * published if and only if the state change commits. A row whose event id is
- * already there is marked unpublished again: that is how a stored result is
- * re-emitted for a redelivered command, under its original event id.
+ * published if and only if the state change commits. Re-appending an event
+ * id (a stored result re-emitted for a redelivered command) inserts it again
+ * once it has been published and deleted, or leaves the pending row alone.
  */
 export async function appendToOutbox(runner: QueryRunner, schema: string, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await runner.query(
     `INSERT INTO ${schema}.outbox (event_id, topic, key, envelope)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])
-     ON CONFLICT (event_id) DO UPDATE SET published_at = NULL`,
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::json[])
+     ON CONFLICT (event_id) DO NOTHING`,
     [
       messages.map((m) => m.envelope.eventId),
       messages.map((m) => m.topic),
@@ -59,8 +59,8 @@ export interface OutboxRelaySettings {
 }
 
 /**
- * Publishes outbox rows with an idempotent producer and marks them sent.
- * A crash between publish and mark re-publishes the same event id, which
+ * Publishes outbox rows with an idempotent producer and deletes them in the
+ * same transaction. A crash between publish and commit re-publishes the same event id, which
  * consumers dedupe. Rows are claimed with SKIP LOCKED so several relays can
  * share one outbox.
  */
@@ -145,7 +145,7 @@ export class OutboxRelay {
       await runner.startTransaction();
       const rows: { id: string; topic: string; key: string; envelope: EventEnvelope }[] = await runner.query(
         `SELECT id, topic, key, envelope FROM ${this.settings.schema}.outbox
-         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.settings.batchSizeMax],
       );
       if (rows.length === 0) {
@@ -163,7 +163,7 @@ export class OutboxRelay {
         acks: -1,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
-      await runner.query(`UPDATE ${this.settings.schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
+      await runner.query(`DELETE FROM ${this.settings.schema}.outbox WHERE id = ANY($1::bigint[])`, [
         rows.map((r) => r.id),
       ]);
       await runner.commitTransaction();

@@ -241,7 +241,7 @@ export class CommandBatchApplier {
     if (decisions.length > 0) {
       await runner.query(
         `INSERT INTO ${S}.inbox (command_id, command_type, request_hash, command, status, result_envelope)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::jsonb[])`,
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::text[], $6::json[])`,
         [
           decisions.map((d) => d.command.envelope.payload.commandId),
           decisions.map((d) => d.command.type),
@@ -255,7 +255,7 @@ export class CommandBatchApplier {
     if (conflicts.length > 0) {
       await runner.query(
         `INSERT INTO ${S}.conflicts (command_event_id, command_id, request_hash, envelope)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) ON CONFLICT (command_event_id) DO NOTHING`,
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::json[]) ON CONFLICT (command_event_id) DO NOTHING`,
         [
           conflicts.map((c) => c.command.envelope.eventId),
           conflicts.map((c) => c.command.envelope.payload.commandId),

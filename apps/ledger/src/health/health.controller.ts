@@ -15,7 +15,7 @@ export class HealthController {
 
   @Get()
   async health(): Promise<Record<string, unknown>> {
-    const [outbox] = await this.dataSource.query(`SELECT count(*)::int AS pending FROM ledger.outbox WHERE published_at IS NULL`);
+    const [outbox] = await this.dataSource.query(`SELECT count(*)::int AS pending FROM ledger.outbox`);
     return { status: 'ok', applier: this.applier.stats, batchMs: this.applier.batchMs.summary(), outboxPending: outbox.pending, outboxPublished: this.relay.publishedCount, rssBytes: process.memoryUsage().rss };
   }
 }
