@@ -1,0 +1,240 @@
+// `npm run bench:intake`: HTTP benchmark of the game-engine dialects through
+// the whole system (gateway -> Kafka -> ledger -> Kafka -> gateway).
+//
+// Phases (each bounded in time, traffic only to 127.0.0.1):
+//   1. ext-orders at a fixed offered rate (open loop): create, then settle the
+//      same user's order, as a game engine does;
+//   2. seamless wallet at a fixed offered rate: opentrade, then closetrade;
+//   3. saturation: as many creates as a fixed number of concurrent clients get through.
+// Prints offered vs achieved rate, p50/p99/max latency per endpoint, answers
+// by code, and peak RSS of each service; writes reports/bench-intake.json.
+//
+// Options: --rate 500 --seconds 20 --users 2000 --concurrency 64 --saturation-seconds 20
+import { createHmac, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+);
+const options = {
+  rate: Number(args.rate ?? 500),
+  seconds: Number(args.seconds ?? 20),
+  users: Number(args.users ?? 2000),
+  concurrency: Number(args.concurrency ?? 64),
+  saturationSeconds: Number(args['saturation-seconds'] ?? 20),
+};
+/** Requests in flight at most during the open-loop phases; past it a request counts as dropped (the system is not keeping up). */
+const inFlightMax = 2000;
+const ports = { kafka: 39192, kafkaController: 39193, postgres: 55435, gateway: 13200, ledger: 13201, settlement: 13202 };
+const adminToken = 'bench-admin-token';
+const agent = new http.Agent({ keepAlive: true, maxSockets: inFlightMax });
+
+function request(method, path, body, headers = {}) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const req = http.request(
+      { host: '127.0.0.1', port: ports.gateway, method, path, agent, headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': Buffer.byteLength(payload) } : {}), ...headers } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          let parsed = null;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            // Left null: counted under its HTTP status.
+          }
+          resolve({ status: res.statusCode, body: parsed, ms });
+        });
+      },
+    );
+    req.on('error', (error) => resolve({ status: 0, body: { error: error.message }, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return JSON.stringify(value);
+}
+const signed = (body, secret) => ({ ...body, hash: createHmac('sha256', secret).update(canonical(body)).digest('hex') });
+
+/** Latency and answers of one endpoint. */
+class Stats {
+  constructor() {
+    this.ms = [];
+    this.answers = {};
+  }
+  add(result, answerOf) {
+    this.ms.push(result.ms);
+    const key = answerOf(result);
+    this.answers[key] = (this.answers[key] ?? 0) + 1;
+  }
+  summary(seconds) {
+    const sorted = [...this.ms].sort((a, b) => a - b);
+    const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0);
+    const r = (x) => Math.round(x * 100) / 100;
+    return { count: sorted.length, perSec: r(sorted.length / seconds), p50Ms: r(at(0.5)), p99Ms: r(at(0.99)), maxMs: r(sorted.at(-1) ?? 0), answers: this.answers };
+  }
+}
+
+const extAnswer = (r) => `${r.status}/${r.body?.code ?? r.body?.error ?? '?'}`;
+const seamlessAnswer = (r) => `${r.status}/${r.body?.status === 'Ok' ? 'Ok' : (r.body?.code ?? '?')}`;
+
+/**
+ * Open loop: starts `rate` flows per second for `seconds`, whatever the
+ * answers' latency (a fixed offered rate, not a closed loop). Each flow is
+ * two dependent requests (open then close) on a user picked round-robin.
+ */
+async function openLoop(name, rate, seconds, flow) {
+  const stats = { first: new Stats(), second: new Stats() };
+  let inFlight = 0;
+  let dropped = 0;
+  let started = 0;
+  const pending = [];
+  const t0 = Date.now();
+  const total = rate * seconds;
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * rate));
+      while (started < due) {
+        started += 1;
+        if (inFlight >= inFlightMax) {
+          dropped += 1;
+          continue;
+        }
+        inFlight += 1;
+        pending.push(flow(started, stats).finally(() => (inFlight -= 1)));
+      }
+      if (started >= total) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 2);
+  });
+  await Promise.all(pending);
+  const elapsed = (Date.now() - t0) / 1000;
+  return { name, offeredPerSec: rate, flows: total, dropped, elapsedSeconds: Math.round(elapsed * 100) / 100, first: stats.first.summary(seconds), second: stats.second.summary(seconds) };
+}
+
+async function health(port) {
+  const res = await fetch(`http://127.0.0.1:${port}/health`);
+  return res.json();
+}
+
+function vmHwmMb(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    return Math.round(Number(line.split(/\s+/)[1]) / 1024);
+  } catch {
+    return null;
+  }
+}
+
+async function main() {
+  const dataDir = join(repoRoot, '.data', 'bench-intake');
+  rmSync(dataDir, { recursive: true, force: true });
+  const log = (line) => console.log(line);
+  const infra = await startInfrastructure({ dataDir, ports, log });
+  let app;
+  try {
+    app = await startServices({ env: { ...infra.env, ADMIN_TOKEN: adminToken, RESULT_WAIT_MS: '10000' }, ports, logDir: join(dataDir, 'logs'), log });
+    const admin = { authorization: `Bearer ${adminToken}` };
+    const merchant = await request('POST', '/admin/merchants', { merchantId: 'bench' }, admin);
+    const form = `grant_type=client_credentials&client_id=${merchant.body.clientId}&client_secret=${merchant.body.clientSecret}`;
+    const tokenResponse = await fetch(`http://127.0.0.1:${ports.gateway}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    const token = (await tokenResponse.json()).access_token;
+    const bearer = { authorization: `Bearer ${token}` };
+    const walletSecret = merchant.body.walletSecret;
+    log(`[bench] funding ${options.users} users`);
+    const walletTokens = [];
+    for (let i = 0; i < options.users; i += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, options.users - i) }, async (_, j) => {
+          const u = `u${i + j}`;
+          await request('POST', '/admin/wallets/fund', { merchantId: 'bench', username: u, currency: 'USDT', amount: '1000000', reference: `fund-${u}` }, admin);
+          const minted = await request('POST', '/seamless/v1/tokens', { username: u, currency: 'USDT', ttlSeconds: 86400 }, bearer);
+          walletTokens[i + j] = minted.body.token;
+        }),
+      );
+    }
+    const ext = '/payment/wallet/v1/binaryOption/ext-orders';
+    const results = [];
+
+    log(`[bench] ext-orders: ${options.rate} flows/s (create then settlement) for ${options.seconds} s`);
+    results.push(
+      await openLoop('ext-orders create+settlement', options.rate, options.seconds, async (n, stats) => {
+        const username = `u${n % options.users}`;
+        const id = randomUUID();
+        const created = await request('PUT', `${ext}/create`, { extRequestId: `c-${id}`, username, currency: 'USDT', amount: '10.5', bonusAmount: '0' }, bearer);
+        stats.first.add(created, extAnswer);
+        if (created.body?.code !== 1) return;
+        const settled = await request('POST', `${ext}/settlement`, { extRequestId: `s-${id}`, username, currency: 'USDT', totalOrderAmount: '10.5', pnlAmount: n % 2 ? '9.45' : '-10.5' }, bearer);
+        stats.second.add(settled, extAnswer);
+      }),
+    );
+
+    log(`[bench] seamless: ${options.rate} flows/s (opentrade then closetrade) for ${options.seconds} s`);
+    results.push(
+      await openLoop('seamless opentrade+closetrade', options.rate, options.seconds, async (n, stats) => {
+        const i = n % options.users;
+        const trade = { token: walletTokens[i], amount: '10', currency: 'USDT', externalTradeType: 'options', externalTradeId: `t-${randomUUID()}` };
+        const opened = await request('POST', '/seamless/v1/opentrade', signed(trade, walletSecret));
+        stats.first.add(opened, seamlessAnswer);
+        if (opened.body?.status !== 'Ok') return;
+        const closed = await request('POST', '/seamless/v1/closetrade', signed({ ...trade, amount: n % 2 ? '19' : '0', data: { stake: '10' } }, walletSecret));
+        stats.second.add(closed, seamlessAnswer);
+      }),
+    );
+
+    log(`[bench] saturation: ${options.concurrency} clients sending creates back to back for ${options.saturationSeconds} s`);
+    const saturation = new Stats();
+    const deadline = Date.now() + options.saturationSeconds * 1000;
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async (_, c) => {
+        let k = 0;
+        while (Date.now() < deadline) {
+          const r = await request('PUT', `${ext}/create`, { extRequestId: `sat-${c}-${k++}-${randomUUID()}`, username: `u${(c * 7919 + k) % options.users}`, currency: 'USDT', amount: '1', bonusAmount: '0' }, bearer);
+          saturation.add(r, extAnswer);
+        }
+      }),
+    );
+    const saturationSummary = { name: 'saturation: concurrent creates', concurrency: options.concurrency, ...saturation.summary((Date.now() - t0) / 1000) };
+
+    const rss = {};
+    for (const [name, service] of Object.entries(app.services)) rss[name] = { peakRssMb: vmHwmMb(service.pid), nowRssMb: Math.round(((await health(service.port)).rssBytes ?? 0) / 1048576) };
+    const report = { benchmark: 'intake', options, results, saturation: saturationSummary, rss, finishedAt: new Date().toISOString() };
+    mkdirSync(join(repoRoot, 'reports'), { recursive: true });
+    writeFileSync(join(repoRoot, 'reports', 'bench-intake.json'), JSON.stringify(report, null, 2));
+    console.log('\n================ intake benchmark ================');
+    for (const r of results) {
+      console.log(`${r.name}: offered ${r.offeredPerSec} flows/s for ${options.seconds} s, dropped ${r.dropped}, finished in ${r.elapsedSeconds} s`);
+      for (const [label, s] of [['  first ', r.first], ['  second', r.second]]) {
+        console.log(`${label} ${s.count} requests, ${s.perSec}/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms, answers ${JSON.stringify(s.answers)}`);
+      }
+    }
+    const s = saturationSummary;
+    console.log(`${s.name} (${s.concurrency} clients): ${s.count} creates, ${s.perSec}/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, answers ${JSON.stringify(s.answers)}`);
+    console.log(`peak RSS MB: ${Object.entries(rss).map(([n, v]) => `${n} ${v.peakRssMb}`).join(', ')}`);
+    console.log('report        reports/bench-intake.json');
+  } finally {
+    await app?.stop();
+    await infra.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
