@@ -24,6 +24,11 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
+type OutgoingMessage = { key: string; value: string; headers: Record<string, string> };
+
+/** Commands per Kafka produce request; bounds one request's size (~500 B each). */
+const sendBatchMax = 500;
+
 /** How long startup waits for the results consumer to join and fetch. */
 const consumerReadyTimeoutMs = 60000;
 
@@ -40,6 +45,8 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
   private consumer: Consumer | undefined;
   private readonly waiters = new Map<string, Waiter[]>();
   private pendingCount = 0;
+  private readonly outgoing: { message: OutgoingMessage; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private sending = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -92,11 +99,7 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
       waiter.timer = setTimeout(() => this.settle(payload.commandId, waiter, { kind: 'unknown', why: 'TIMEOUT' }), this.config.resultWaitMs);
     });
     try {
-      await this.producer.send({
-        topic: TOPICS.ledgerCommands.name,
-        acks: -1,
-        messages: [{ key, value: JSON.stringify(envelope), headers: { 'event-id': envelope.eventId, 'event-type': type } }],
-      });
+      await this.enqueue({ key, value: JSON.stringify(envelope), headers: { 'event-id': envelope.eventId, 'event-type': type } });
     } catch (error) {
       this.logger.warn(`publishing ${type} ${payload.commandId} failed: ${(error as Error).message}`);
       for (const waiter of [...(this.waiters.get(payload.commandId) ?? [])]) {
@@ -104,6 +107,35 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
       }
     }
     return outcome;
+  }
+
+  /**
+   * Group send: commands of concurrent requests go to Kafka in one produce
+   * request. While one request is in flight the next batch accumulates, so
+   * batches grow with load and a lone request waits for nothing.
+   */
+  private enqueue(message: OutgoingMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.outgoing.push({ message, resolve, reject });
+      if (!this.sending) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.outgoing.length > 0) {
+        const batch = this.outgoing.splice(0, sendBatchMax);
+        try {
+          await this.producer.send({ topic: TOPICS.ledgerCommands.name, acks: -1, messages: batch.map((b) => b.message) });
+          for (const b of batch) b.resolve();
+        } catch (error) {
+          for (const b of batch) b.reject(error as Error);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   private deliver(envelope: EventEnvelope<string, CommandResultV1>): void {
