@@ -71,3 +71,28 @@ function hasControlCharacter(value: string): boolean {
   }
   return false;
 }
+
+/** Fields of the seed's create and cancel bodies (the two have the same shape). */
+export const ORDER_FIELDS = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
+
+/** A validated create or cancel body, amounts canonical. */
+export interface OrderRequest {
+  readonly extRequestId: string;
+  readonly username: string;
+  readonly currency: string;
+  readonly amount: string;
+  readonly extRefId?: string;
+}
+
+/** Parses and validates a create or cancel body, or throws the protocol's error. */
+export function parseOrderRequest(raw: unknown, currencies: readonly string[]): OrderRequest {
+  const body = parseJsonObject(raw);
+  rejectUnknownFields(body, ORDER_FIELDS);
+  const extRequestId = requiredIdentifier(body, 'extRequestId');
+  const username = requiredIdentifier(body, 'username');
+  const currency = knownCurrency(body, currencies);
+  const amount = requiredAmount(body, 'amount', 'positive');
+  zeroBonus(body, 'bonusAmount');
+  const extRefId = optionalIdentifier(body, 'extRefId');
+  return { extRequestId, username, currency, amount, ...(extRefId !== undefined ? { extRefId } : {}) };
+}

@@ -7,9 +7,10 @@ import type { GatewayConfig } from '../../gateway.config';
 import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
 import { EXT_ORDERS_BASE, merchantOf } from '../ext-orders.auth';
 import { sendError, sendOutcome } from '../ext-orders.respond';
-import { knownCurrency, optionalIdentifier, parseJsonObject, rejectUnknownFields, requiredAmount, requiredIdentifier, zeroBonus } from '../ext-orders.validation';
+import { ORDER_FIELDS, parseOrderRequest } from '../ext-orders.validation';
 
-export const cancelFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
+/** The cancel body's fields: the same shape as create's (seed 000). */
+export const cancelFields = ORDER_FIELDS;
 
 /**
  * PUT /ext-orders/cancel: release a stake. The cancel has its own
@@ -30,14 +31,7 @@ export class CancelOrderController {
   async cancel(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
     try {
       const merchantId = await merchantOf(request, this.auth);
-      const body = parseJsonObject(raw);
-      rejectUnknownFields(body, cancelFields);
-      const extRequestId = requiredIdentifier(body, 'extRequestId');
-      const username = requiredIdentifier(body, 'username');
-      const currency = knownCurrency(body, this.config.currencies);
-      const amount = requiredAmount(body, 'amount', 'positive');
-      zeroBonus(body, 'bonusAmount');
-      const extRefId = optionalIdentifier(body, 'extRefId');
+      const { extRequestId, username, currency, amount, extRefId } = parseOrderRequest(raw, this.config.currencies);
       const outcome = await this.ledger.execute(
         'order.cancelled',
         {

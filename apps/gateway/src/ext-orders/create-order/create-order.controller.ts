@@ -7,17 +7,10 @@ import type { GatewayConfig } from '../../gateway.config';
 import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
 import { sendError, sendOutcome } from '../ext-orders.respond';
 import { EXT_ORDERS_BASE, merchantOf } from '../ext-orders.auth';
-import {
-  knownCurrency,
-  optionalIdentifier,
-  parseJsonObject,
-  rejectUnknownFields,
-  requiredAmount,
-  requiredIdentifier,
-  zeroBonus,
-} from '../ext-orders.validation';
+import { ORDER_FIELDS, parseOrderRequest } from '../ext-orders.validation';
 
-export const createFields = ['extRequestId', 'username', 'currency', 'amount', 'bonusAmount', 'extRefId'] as const;
+/** The create body's fields (seed 000). */
+export const createFields = ORDER_FIELDS;
 
 /** PUT /ext-orders/create: hold a player's stake when an order opens. */
 @Controller(EXT_ORDERS_BASE)
@@ -34,14 +27,7 @@ export class CreateOrderController {
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
     try {
       const merchantId = await merchantOf(request, this.auth);
-      const body = parseJsonObject(raw);
-      rejectUnknownFields(body, createFields);
-      const extRequestId = requiredIdentifier(body, 'extRequestId');
-      const username = requiredIdentifier(body, 'username');
-      const currency = knownCurrency(body, this.config.currencies);
-      const amount = requiredAmount(body, 'amount', 'positive');
-      zeroBonus(body, 'bonusAmount');
-      const extRefId = optionalIdentifier(body, 'extRefId');
+      const { extRequestId, username, currency, amount, extRefId } = parseOrderRequest(raw, this.config.currencies);
 
       const commandId = `ext-orders:${merchantId}:${extRequestId}`;
       const hash = requestHash({ op: 'create', username, currency, amount, extRefId });
