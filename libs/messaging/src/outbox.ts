@@ -24,6 +24,8 @@ export function outboxTableSql(schema: string): string[] {
 export interface OutboxMessage {
   readonly topic: string;
   readonly envelope: EventEnvelope;
+  /** The envelope already serialised, when the caller has it (saves a second JSON.stringify). */
+  readonly json?: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function appendToOutbox(runner: QueryRunner, schema: string, messag
       messages.map((m) => m.envelope.eventId),
       messages.map((m) => m.topic),
       messages.map((m) => m.envelope.aggregateId),
-      messages.map((m) => JSON.stringify(m.envelope)),
+      messages.map((m) => m.json ?? JSON.stringify(m.envelope)),
     ],
   );
 }

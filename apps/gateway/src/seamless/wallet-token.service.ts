@@ -13,9 +13,21 @@ export interface WalletSession {
   readonly currency: string;
 }
 
+/** Wallet tokens remembered in memory; the oldest is forgotten first past this many. */
+const walletTokenCacheSizeMax = 10000;
+
+interface CachedToken {
+  readonly merchant_id: string;
+  readonly username: string;
+  readonly currency: string;
+  readonly expiresAtMs: number;
+}
+
 /** Wallet access tokens (the seed's "launch sequence" step 2) and the checks every wallet call starts with. */
 @Injectable()
 export class WalletTokenService {
+  private readonly cache = new Map<string, CachedToken>();
+
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -41,19 +53,35 @@ export class WalletTokenService {
    */
   async session(body: Record<string, unknown>, options: { allowExpired: boolean }): Promise<WalletSession> {
     const token = stringField(body, 'token');
-    const rows: { merchant_id: string; username: string; currency: string; expired: boolean }[] = await this.dataSource.query(
-      `SELECT merchant_id, username, currency, expires_at <= now() AS expired FROM gateway.wallet_tokens WHERE token_hash = $1`,
-      [hashToken(token)],
-    );
-    if (rows.length === 0) throw new SeamlessError('INVALID_TOKEN');
-    const row = rows[0];
+    const row = await this.lookup(hashToken(token));
+    if (row === null) throw new SeamlessError('INVALID_TOKEN');
+    const expired = row.expiresAtMs <= Date.now();
     const secret = await this.auth.walletSecret(row.merchant_id);
     if (secret === null || !digestMatches(body, secret)) throw new SeamlessError('INVALID_HASH');
-    if (row.expired && !options.allowExpired) throw new SeamlessError('TOKEN_EXPIRED');
+    if (expired && !options.allowExpired) throw new SeamlessError('TOKEN_EXPIRED');
     if (body['currency'] !== undefined && body['currency'] !== row.currency) {
       throw new SeamlessError('INVALID_REQUEST', `currency must be the token's currency ${row.currency}`);
     }
     return { merchantId: row.merchant_id, username: row.username, currency: row.currency };
+  }
+
+  /**
+   * A token's owner and expiry, remembered after the first lookup: every
+   * wallet call of a session presents the same token, and tokens are never
+   * changed after minting (expiry is checked against the remembered instant).
+   */
+  private async lookup(tokenHash: string): Promise<CachedToken | null> {
+    const cached = this.cache.get(tokenHash);
+    if (cached !== undefined) return cached;
+    const rows: { merchant_id: string; username: string; currency: string; expires_at_ms: string }[] = await this.dataSource.query(
+      `SELECT merchant_id, username, currency, (extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms FROM gateway.wallet_tokens WHERE token_hash = $1`,
+      [tokenHash],
+    );
+    if (rows.length === 0) return null;
+    const row: CachedToken = { merchant_id: rows[0].merchant_id, username: rows[0].username, currency: rows[0].currency, expiresAtMs: Number(rows[0].expires_at_ms) };
+    if (this.cache.size >= walletTokenCacheSizeMax) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(tokenHash, row);
+    return row;
   }
 
   get ttlSecondsDefault(): number {

@@ -192,7 +192,7 @@ export class CommandBatchApplier {
 
     // Decide every command in offset order against the in-memory book; the
     // result envelopes are built after the writes, once transaction ids exist.
-    type Decision = { command: Command; outcome: Outcome; balances: WalletBalances | undefined; span: Span; envelope?: EventEnvelope<string, CommandResultV1> };
+    type Decision = { command: Command; outcome: Outcome; balances: WalletBalances | undefined; span: Span; envelope?: EventEnvelope<string, CommandResultV1>; json?: string };
     const decisions: Decision[] = [];
     const emitted = new Set<Decision | StoredCommand>();
     const decidedInBatch = new Map<string, Decision>();
@@ -230,7 +230,11 @@ export class CommandBatchApplier {
 
     await writeTransactions(runner, book);
     await writeHolds(runner, book.holdsToWrite());
-    for (const d of decisions) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, newEventId());
+    for (const d of decisions) {
+      d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, newEventId());
+      // Serialised once: the same text goes to the inbox and to the outbox.
+      d.json = JSON.stringify(d.envelope);
+    }
     // A conflict's answer is derived from the conflicting message, so its redelivery re-emits the same event.
     for (const d of conflicts) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, derivedEventId(d.command.envelope.eventId, 'conflict'));
     for (const d of decisions) {
@@ -248,7 +252,7 @@ export class CommandBatchApplier {
           decisions.map((d) => d.command.envelope.payload.requestHash),
           decisions.map((d) => JSON.stringify(d.command.envelope.payload)),
           decisions.map((d) => d.outcome.status),
-          decisions.map((d) => JSON.stringify(d.envelope)),
+          decisions.map((d) => d.json),
         ],
       );
     }
@@ -264,10 +268,11 @@ export class CommandBatchApplier {
         ],
       );
     }
-    const outbox: OutboxMessage[] = [...emitted].map((e) => ({
-      topic: TOPICS.ledgerResults.name,
-      envelope: 'command' in e ? (e.envelope as EventEnvelope) : e.result_envelope,
-    }));
+    const outbox: OutboxMessage[] = [...emitted].map((e) =>
+      'command' in e
+        ? { topic: TOPICS.ledgerResults.name, envelope: e.envelope as EventEnvelope, ...(e.json !== undefined ? { json: e.json } : {}) }
+        : { topic: TOPICS.ledgerResults.name, envelope: e.result_envelope },
+    );
     outbox.push(...posted);
     await appendToOutbox(runner, S, outbox);
     await applyPlatformDeltas(runner, book);
