@@ -1,5 +1,4 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { checkLedger } from '@settlement/ledger-audit';
 import { System, uniqueId } from './system';
 
 const base = '/payment/wallet/v1/binaryOption/ext-orders';
@@ -84,11 +83,7 @@ describe('cancel and settlement: held money released and settled exactly', () =>
   });
 
   it('leaves a consistent ledger', async () => {
-    let audit = await checkLedger(system.infra.DATABASE_URL);
-    for (let i = 0; i < 20 && !audit.ok; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      audit = await checkLedger(system.infra.DATABASE_URL);
-    }
+    const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);
   });
 });

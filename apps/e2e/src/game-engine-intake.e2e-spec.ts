@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { checkLedger } from '@settlement/ledger-audit';
 import { System, adminToken, uniqueId } from './system';
 
 const base = '/payment/wallet/v1/binaryOption/ext-orders';
@@ -180,11 +179,7 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
   });
 
   it('leaves a consistent ledger', async () => {
-    let audit = await checkLedger(system.infra.DATABASE_URL);
-    for (let i = 0; i < 20 && !audit.ok; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      audit = await checkLedger(system.infra.DATABASE_URL);
-    }
+    const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);
   });
 });

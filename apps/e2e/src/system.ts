@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { checkLedger, type LedgerAudit } from '@settlement/ledger-audit';
 import { ServiceProcess, readInfrastructureEnv, type ServiceName } from '@settlement/testing';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
@@ -64,6 +65,20 @@ export class System {
   async fund(merchantId: string, username: string, amount: string, reference: string): Promise<void> {
     const funded = await this.call('POST', '/admin/wallets/fund', { merchantId, username, currency: 'USDT', amount, reference }, { authorization: `Bearer ${adminToken}` });
     if (funded.status !== 200) throw new Error(`funding failed: ${JSON.stringify(funded)}`);
+  }
+
+  /**
+   * Runs the ledger checker, polling until it passes or `waitMs` has gone by:
+   * the relay drains the outbox asynchronously, and the checker wants it empty.
+   */
+  async auditWhenDrained(waitMs = 5000): Promise<LedgerAudit> {
+    const deadline = Date.now() + waitMs;
+    let audit = await checkLedger(this.infra.DATABASE_URL);
+    while (!audit.ok && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      audit = await checkLedger(this.infra.DATABASE_URL);
+    }
+    return audit;
   }
 
   /** Runs a read-only query against the shared database, as an auditor would. */

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { checkLedger } from '@settlement/ledger-audit';
 import { OtlpReceiver } from '@settlement/testing';
 import { System, uniqueId } from './system';
 
@@ -87,12 +86,7 @@ describe('walking skeleton: an order from HTTP through Kafka and the ledger and 
   });
 
   it('leaves a ledger that passes every invariant of the checker', async () => {
-    // The relay drains asynchronously; give it a moment to publish the last results.
-    let audit = await checkLedger(system.infra.DATABASE_URL);
-    for (let i = 0; i < 20 && !audit.ok; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      audit = await checkLedger(system.infra.DATABASE_URL);
-    }
+    const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);
     expect(audit.counts.transactions).toBeGreaterThan(0);
   });
