@@ -10,15 +10,13 @@
 // by code, and peak RSS of each service; writes reports/bench-intake.json.
 //
 // Options: --rate 500 --seconds 20 --users 2000 --concurrency 64 --saturation-seconds 20
-import { createHmac, randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
+import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, seamlessAnswer, signed } from './bench-lib.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
+const args = cliArgs();
 const options = {
   rate: Number(args.rate ?? 500),
   seconds: Number(args.seconds ?? 20),
@@ -30,63 +28,7 @@ const options = {
 const inFlightMax = 2000;
 const ports = { kafka: 39192, kafkaController: 39193, postgres: 55435, gateway: 13200, ledger: 13201, settlement: 13202 };
 const adminToken = 'bench-admin-token';
-const agent = new http.Agent({ keepAlive: true, maxSockets: inFlightMax });
-
-function request(method, path, body, headers = {}) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve) => {
-    const started = process.hrtime.bigint();
-    const req = http.request(
-      { host: '127.0.0.1', port: ports.gateway, method, path, agent, headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': Buffer.byteLength(payload) } : {}), ...headers } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const ms = Number(process.hrtime.bigint() - started) / 1e6;
-          let parsed = null;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            // Left null: counted under its HTTP status.
-          }
-          resolve({ status: res.statusCode, body: parsed, ms });
-        });
-      },
-    );
-    req.on('error', (error) => resolve({ status: 0, body: { error: error.message }, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
-
-function canonical(value) {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
-  return JSON.stringify(value);
-}
-const signed = (body, secret) => ({ ...body, hash: createHmac('sha256', secret).update(canonical(body)).digest('hex') });
-
-/** Latency and answers of one endpoint. */
-class Stats {
-  constructor() {
-    this.ms = [];
-    this.answers = {};
-  }
-  add(result, answerOf) {
-    this.ms.push(result.ms);
-    const key = answerOf(result);
-    this.answers[key] = (this.answers[key] ?? 0) + 1;
-  }
-  summary(seconds) {
-    const sorted = [...this.ms].sort((a, b) => a - b);
-    const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0);
-    const r = (x) => Math.round(x * 100) / 100;
-    return { count: sorted.length, perSec: r(sorted.length / seconds), p50Ms: r(at(0.5)), p99Ms: r(at(0.99)), maxMs: r(sorted.at(-1) ?? 0), answers: this.answers };
-  }
-}
-
-const extAnswer = (r) => `${r.status}/${r.body?.code ?? r.body?.error ?? '?'}`;
-const seamlessAnswer = (r) => `${r.status}/${r.body?.status === 'Ok' ? 'Ok' : (r.body?.code ?? '?')}`;
+const request = httpClient({ port: ports.gateway, socketsMax: inFlightMax });
 
 /**
  * Open loop: starts `rate` flows per second for `seconds`, whatever the
@@ -122,20 +64,6 @@ async function openLoop(name, rate, seconds, flow) {
   await Promise.all(pending);
   const elapsed = (Date.now() - t0) / 1000;
   return { name, offeredPerSec: rate, flows: total, dropped, elapsedSeconds: Math.round(elapsed * 100) / 100, first: stats.first.summary(seconds), second: stats.second.summary(seconds) };
-}
-
-async function health(port) {
-  const res = await fetch(`http://127.0.0.1:${port}/health`);
-  return res.json();
-}
-
-function vmHwmMb(pid) {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
-    return Math.round(Number(line.split(/\s+/)[1]) / 1024);
-  } catch {
-    return null;
-  }
 }
 
 async function main() {
@@ -210,7 +138,7 @@ async function main() {
     const saturationSummary = { name: 'saturation: concurrent creates', concurrency: options.concurrency, ...saturation.summary((Date.now() - t0) / 1000) };
 
     const rss = {};
-    for (const [name, service] of Object.entries(app.services)) rss[name] = { peakRssMb: vmHwmMb(service.pid), nowRssMb: Math.round(((await health(service.port)).rssBytes ?? 0) / 1048576) };
+    for (const [name, service] of Object.entries(app.services)) rss[name] = { peakRssMb: procStatusMb(service.pid, 'VmHWM'), nowRssMb: Math.round(((await health(service.url))?.rssBytes ?? 0) / 1048576) };
     const report = { benchmark: 'intake', options, results, saturation: saturationSummary, rss, finishedAt: new Date().toISOString() };
     mkdirSync(join(repoRoot, 'reports'), { recursive: true });
     writeFileSync(join(repoRoot, 'reports', 'bench-intake.json'), JSON.stringify(report, null, 2));

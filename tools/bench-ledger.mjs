@@ -57,6 +57,7 @@ const { default: pg } = await import('pg');
 const { startInfrastructure, repoRoot } = await import('./stack.mjs');
 const { build } = await import('./build.mjs');
 const { isPortFree } = await import('../infra/lib/process-guard.mjs');
+const { prng } = await import('./bench-lib.mjs');
 
 const require = createRequire(import.meta.url);
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
@@ -123,18 +124,6 @@ function options() {
 }
 
 // ---------------------------------------------------------------- workload model
-
-/** mulberry32: a small deterministic PRNG, so a run can be repeated exactly. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Integer cents to a decimal string ("12.34", "-0.05"). */
 function money(cents) {

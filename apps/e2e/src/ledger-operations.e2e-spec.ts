@@ -33,7 +33,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
   }
 
   it('closes a trade paying stake plus payout, with the house paying the difference, and only once', async () => {
-    await ledger.send('order.created', { ...wallet('alice'), commandId: `${m}:open-1`, orderId: `${m}:trade-1`, amount: '10' });
+    await ledger.send('order.created', { ...wallet('alice'), commandId: `${m}:open-1`, orderId: `${m}:trade-1`, amount: '10', pool: 'trades' });
     expect((await ledger.result(`${m}:open-1`)).status).toBe('ACCEPTED');
     await ledger.send('trade.closed', { ...wallet('alice'), commandId: `${m}:close-1`, orderId: `${m}:trade-1`, winAmount: '19' });
     expect(await ledger.result(`${m}:close-1`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '109.00000000', held: '0.00000000' } });

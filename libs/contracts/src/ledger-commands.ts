@@ -21,11 +21,21 @@ export interface CommandBase extends WalletRef {
   readonly requestHash: string;
 }
 
+/**
+ * Which of a wallet's holds an operation may touch. Settlements and cancels
+ * without an order (ext-orders) consume the oldest holds of the `orders` pool
+ * only; a seamless trade (`trades`) is settled by its own close alone, and a
+ * pending withdrawal (`withdrawals`) by the rail's answer alone.
+ */
+export type HoldPool = 'orders' | 'trades' | 'withdrawals';
+
 /** `order.created` v1: hold `amount` of available balance against an order. */
 export interface OrderCreatedV1 extends CommandBase {
   readonly orderId: string;
   readonly amount: string;
   readonly extRefId?: string;
+  /** The pool the hold joins: `orders` when absent (ext-orders), `trades` for a seamless opentrade. Additive in v1. */
+  readonly pool?: Exclude<HoldPool, 'withdrawals'>;
 }
 
 /**

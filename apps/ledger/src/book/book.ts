@@ -1,4 +1,4 @@
-import { accountKey, type WalletBalances, type WalletRef } from '@settlement/contracts';
+import { accountKey, type HoldPool, type WalletBalances, type WalletRef } from '@settlement/contracts';
 import { Decimal, formatAmount } from '@settlement/money';
 import type { AccountKind } from './account-codes';
 import { accountCodes } from './account-codes';
@@ -29,6 +29,8 @@ export interface Posting {
 export interface BookHold {
   readonly orderId: string;
   readonly walletKey: string;
+  /** Which operations may consume it (see HoldPool). */
+  readonly pool: HoldPool;
   readonly amount: Decimal;
   remaining: Decimal;
   /** Created in this batch (inserted) rather than loaded (updated). */
@@ -55,7 +57,7 @@ export class Book {
   private readonly byCode = new Map<string, BookAccount>();
   private readonly touched = new Set<BookAccount>();
   private readonly holdsByOrder = new Map<string, BookHold>();
-  /** Open holds per wallet, oldest first: settlements and untargeted cancels consume them in this order. */
+  /** Open holds per wallet and pool, oldest first: settlements and untargeted cancels consume them in this order. */
   private readonly openHoldsByWallet = new Map<string, BookHold[]>();
   private readonly changedHolds = new Set<BookHold>();
   readonly transactions: PendingTransaction[] = [];
@@ -87,9 +89,10 @@ export class Book {
   private trackHold(hold: BookHold): void {
     this.holdsByOrder.set(hold.orderId, hold);
     if (hold.remaining.greaterThan(0)) {
-      const list = this.openHoldsByWallet.get(hold.walletKey) ?? [];
+      const key = poolKey(hold.walletKey, hold.pool);
+      const list = this.openHoldsByWallet.get(key) ?? [];
       list.push(hold);
-      this.openHoldsByWallet.set(hold.walletKey, list);
+      this.openHoldsByWallet.set(key, list);
     }
   }
 
@@ -97,8 +100,8 @@ export class Book {
     return this.holdsByOrder.get(orderId);
   }
 
-  createHold(orderId: string, walletKey: string, amount: Decimal, tx: PendingTransaction): BookHold {
-    const hold: BookHold = { orderId, walletKey, amount, remaining: amount, isNew: true, tx };
+  createHold(orderId: string, walletKey: string, pool: HoldPool, amount: Decimal, tx: PendingTransaction): BookHold {
+    const hold: BookHold = { orderId, walletKey, pool, amount, remaining: amount, isNew: true, tx };
     this.trackHold(hold);
     this.changedHolds.add(hold);
     return hold;
@@ -110,21 +113,27 @@ export class Book {
     hold.remaining = hold.remaining.minus(amount);
     this.changedHolds.add(hold);
     if (hold.remaining.isZero()) {
-      const list = this.openHoldsByWallet.get(hold.walletKey) ?? [];
-      this.openHoldsByWallet.set(hold.walletKey, list.filter((h) => h !== hold));
+      const key = poolKey(hold.walletKey, hold.pool);
+      const list = this.openHoldsByWallet.get(key) ?? [];
+      this.openHoldsByWallet.set(key, list.filter((h) => h !== hold));
     }
   }
 
-  /** Takes `amount` off the wallet's open holds, oldest first; the caller checked the wallet holds that much. */
-  consumeOldestHolds(walletKey: string, amount: Decimal): void {
+  /** What the wallet's open holds of one pool still hold together. */
+  openHeld(walletKey: string, pool: HoldPool): Decimal {
+    return (this.openHoldsByWallet.get(poolKey(walletKey, pool)) ?? []).reduce((sum, h) => sum.plus(h.remaining), new Decimal(0));
+  }
+
+  /** Takes `amount` off the wallet's open holds of one pool, oldest first; the caller checked (openHeld) they hold that much. */
+  consumeOldestHolds(walletKey: string, pool: HoldPool, amount: Decimal): void {
     let left = amount;
-    for (const hold of [...(this.openHoldsByWallet.get(walletKey) ?? [])]) {
+    for (const hold of [...(this.openHoldsByWallet.get(poolKey(walletKey, pool)) ?? [])]) {
       if (left.isZero()) break;
       const take = Decimal.min(left, hold.remaining);
       this.consumeHold(hold, take);
       left = left.minus(take);
     }
-    if (!left.isZero()) throw new Error(`wallet ${walletKey} holds ${left.toString()} less in orders than in its held balance`);
+    if (!left.isZero()) throw new Error(`wallet ${walletKey} holds ${left.toString()} less in its ${pool} pool than asked`);
   }
 
   /** Holds created or changed in this batch. */
@@ -169,4 +178,8 @@ export class Book {
 /** Orders bigint ids given as strings. */
 export function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function poolKey(walletKey: string, pool: HoldPool): string {
+  return `${walletKey}#${pool}`;
 }

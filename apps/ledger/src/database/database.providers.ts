@@ -2,13 +2,14 @@ import type { Provider } from '@nestjs/common';
 import { createServiceDataSource, databaseUrlFromEnv, migrate } from '@settlement/messaging';
 import { LEDGER_SCHEMA, type LedgerConfig } from '../ledger.config';
 import { CreateLedger1732200000000 } from './migrations/1732200000000-create-ledger';
+import { HoldPools1732200000004 } from './migrations/1732200000004-hold-pools';
 
 /** DI token of the ledger's TypeORM data source. */
 export const DATA_SOURCE = Symbol('LEDGER_DATA_SOURCE');
 /** DI token of the ledger's configuration. */
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
 
-export const ledgerMigrations = [CreateLedger1732200000000];
+export const ledgerMigrations = [CreateLedger1732200000000, HoldPools1732200000004];
 
 export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,

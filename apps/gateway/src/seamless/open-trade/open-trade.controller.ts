@@ -44,6 +44,8 @@ export class OpenTradeController {
           orderId: tradeOrderId(session.merchantId, externalTradeId),
           amount: stake,
           extRefId: externalTradeType,
+          // Only this trade's closetrade settles its stake: ext-orders settlements and cancels leave it alone.
+          pool: 'trades',
         },
         randomUUID(),
       );

@@ -18,6 +18,6 @@ export function holdStake(book: Book, command: OrderCreatedV1): HoldOutcome {
   if (book.hold(command.orderId) !== undefined) return { status: 'REJECTED', reason: LEDGER_REJECTIONS.INVALID_COMMAND };
   const tx = book.begin(command.commandId, 'hold');
   book.transfer(tx, wallet.available, wallet.held, amount.value);
-  book.createHold(command.orderId, Book.walletKey(command), amount.value, tx);
+  book.createHold(command.orderId, Book.walletKey(command), command.pool ?? 'orders', amount.value, tx);
   return { status: 'ACCEPTED', tx };
 }

@@ -15,7 +15,8 @@ export function settlementPayout(total: Decimal, pnl: Decimal): Decimal | null {
 
 /**
  * Settlement of several orders (seed 000): `totalOrderAmount` leaves held
- * (consuming the oldest open holds), `totalOrderAmount + pnlAmount` goes to
+ * (consuming the oldest open holds of the `orders` pool: never a seamless
+ * trade's stake or a pending withdrawal), `totalOrderAmount + pnlAmount` goes to
  * available, and the merchant's house account takes the other side of the
  * profit or loss.
  */
@@ -27,12 +28,12 @@ export function settleOrders(book: Book, command: SettlementRequestedV1): Settle
   if (payout === null) return { status: 'REJECTED', reason: LEDGER_REJECTIONS.NEGATIVE_PAYOUT };
   const wallet = book.wallet(command);
   if (wallet === undefined) return { status: 'REJECTED', reason: LEDGER_REJECTIONS.WALLET_NOT_FOUND };
-  if (total.value.greaterThan(wallet.held.balance)) return { status: 'REJECTED', reason: LEDGER_REJECTIONS.INSUFFICIENT_HELD };
+  if (total.value.greaterThan(book.openHeld(Book.walletKey(command), 'orders'))) return { status: 'REJECTED', reason: LEDGER_REJECTIONS.INSUFFICIENT_HELD };
   const house = book.account(accountCodes.house(command.merchantId, command.currency));
   const tx = book.begin(command.commandId, 'settlement');
   if (total.value.greaterThan(0)) {
     book.transfer(tx, wallet.held, wallet.available, total.value);
-    book.consumeOldestHolds(Book.walletKey(command), total.value);
+    book.consumeOldestHolds(Book.walletKey(command), 'orders', total.value);
   }
   // Available already holds the stake back, and payout >= 0, so a loss never takes it below zero.
   if (pnl.value.greaterThan(0)) book.transfer(tx, house, wallet.available, pnl.value);

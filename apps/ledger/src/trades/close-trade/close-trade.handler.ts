@@ -15,7 +15,7 @@ export function closeTrade(book: Book, command: TradeClosedV1): Outcome {
   const wallet = book.wallet(command);
   if (wallet === undefined) return rejected(LEDGER_REJECTIONS.WALLET_NOT_FOUND);
   const hold = book.hold(command.orderId);
-  if (hold === undefined || hold.walletKey !== Book.walletKey(command)) return rejected(LEDGER_REJECTIONS.ORDER_NOT_FOUND);
+  if (hold === undefined || hold.walletKey !== Book.walletKey(command) || hold.pool !== 'trades') return rejected(LEDGER_REJECTIONS.ORDER_NOT_FOUND);
   // A closed (or fully cancelled) trade holds nothing: closing it again would pay twice.
   if (hold.remaining.isZero()) return rejected(LEDGER_REJECTIONS.HOLD_EXCEEDED);
   const stake = hold.remaining;

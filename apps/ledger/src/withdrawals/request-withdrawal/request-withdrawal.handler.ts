@@ -19,6 +19,6 @@ export function requestWithdrawal(book: Book, command: WithdrawalRequestedV1): O
   if (book.hold(holdId) !== undefined) return rejected(LEDGER_REJECTIONS.INVALID_COMMAND);
   const tx = book.begin(command.commandId, 'withdrawal-hold');
   book.transfer(tx, wallet.available, wallet.held, amount.value);
-  book.createHold(holdId, Book.walletKey(command), amount.value, tx);
+  book.createHold(holdId, Book.walletKey(command), 'withdrawals', amount.value, tx);
   return { status: 'ACCEPTED', tx };
 }

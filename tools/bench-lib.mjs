@@ -1,0 +1,126 @@
+// Pieces shared by the HTTP benchmarks (`npm run bench`, `npm run bench:intake`):
+// a keep-alive HTTP client that never throws, latency statistics, the seamless
+// wallet's request signature, a seeded PRNG and process memory from /proc.
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+
+/** `--name value` pairs from the command line. */
+export function cliArgs(argv = process.argv.slice(2)) {
+  return Object.fromEntries(argv.reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []));
+}
+
+/**
+ * A JSON HTTP client for one host:port. Resolves `{status, body, ms}`; a
+ * connection error resolves with status 0 and the error's message (so a load
+ * generator counts it rather than crashing); so does an answer that takes
+ * longer than `timeoutMs` (error TIMEOUT).
+ */
+export function httpClient({ host = '127.0.0.1', port, socketsMax, timeoutMs }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: socketsMax });
+  return function request(method, path, body, headers = {}) {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve) => {
+      const started = process.hrtime.bigint();
+      const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
+      const req = http.request(
+        { host, port, method, path, agent, headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': Buffer.byteLength(payload) } : {}), ...headers } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            let parsed = null;
+            try {
+              parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              // Left null: counted under its HTTP status.
+            }
+            resolve({ status: res.statusCode, body: parsed, ms: elapsedMs() });
+          });
+        },
+      );
+      req.on('error', (error) => resolve({ status: 0, body: { error: error.code ?? error.message }, ms: elapsedMs() }));
+      if (timeoutMs) req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' })));
+      if (payload) req.write(payload);
+      req.end();
+    });
+  };
+}
+
+/** The seamless wallet's canonical JSON (docs/api/seamless-wallet.md): keys sorted, no whitespace. */
+export function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/** A seamless request body with its `hash`: HMAC-SHA256 over the canonical body, keyed by the merchant's wallet secret. */
+export const signed = (body, secret) => ({ ...body, hash: createHmac('sha256', secret).update(canonical(body)).digest('hex') });
+
+/** The value at quantile q of an ascending array (nearest rank). */
+export function quantile(sorted, q) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
+}
+
+export const round2 = (x) => Math.round(x * 100) / 100;
+
+/** Latency and answers of one endpoint. */
+export class Stats {
+  constructor() {
+    this.ms = [];
+    this.answers = {};
+  }
+  add(result, answerOf) {
+    this.ms.push(result.ms);
+    const key = answerOf(result);
+    this.answers[key] = (this.answers[key] ?? 0) + 1;
+  }
+  summary(seconds) {
+    const sorted = [...this.ms].sort((a, b) => a - b);
+    return { count: sorted.length, perSec: round2(sorted.length / seconds), p50Ms: round2(quantile(sorted, 0.5)), p99Ms: round2(quantile(sorted, 0.99)), maxMs: round2(sorted.at(-1) ?? 0), answers: this.answers };
+  }
+}
+
+/** Answer labels: HTTP status and the dialect's code. */
+export const extAnswer = (r) => `${r.status}/${r.body?.code ?? r.body?.error ?? '?'}`;
+export const seamlessAnswer = (r) => `${r.status}/${r.body?.status === 'Ok' ? 'Ok' : (r.body?.code ?? r.body?.error ?? r.body?.status ?? '?')}`;
+
+/** mulberry32: a small seeded PRNG, so a run's choices can be repeated from its printed seed. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A field of /proc/<pid>/status in MB (VmHWM = peak RSS, VmRSS = now), or null when the process is gone. */
+export function procStatusMb(pid, field) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+    return Math.round(Number(line.split(/\s+/)[1]) / 1024);
+  } catch {
+    return null;
+  }
+}
+
+/** A service's /health answer, or null when it does not answer. */
+export async function health(url) {
+  try {
+    const res = await fetch(`${url}/health`);
+    return await res.json();
+  } catch {
+    return null;
+  }
+}
+
+/** Money in integer cents (exact in a JS integer) written as a decimal string: 1050 -> "10.5". */
+export function centsToAmount(cents) {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  const fraction = String(abs % 100).padStart(2, '0').replace(/0+$/, '');
+  return `${sign}${Math.floor(abs / 100)}${fraction ? `.${fraction}` : ''}`;
+}

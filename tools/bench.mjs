@@ -1,0 +1,599 @@
+// `npm run bench`: the system benchmark. The whole system on real Kafka and
+// Postgres, driven over HTTP the way game engines drive it.
+//
+//   1. starts Postgres, Kafka and the three services (own ports, data in
+//      .data/bench-system, wiped first), or with --attach uses a running system
+//      (GATEWAY_URL, LEDGER_URL, DATABASE_URL, KAFKA_BROKERS, ADMIN_TOKEN; the
+//      defaults are `npm start`'s);
+//   2. provisions --merchants merchants and --users funded users (OAuth token
+//      per merchant, a seamless wallet token per user);
+//   3. open loop: offers --rate order operations per second (a fixed rate,
+//      whatever the answers' latency) for --seconds, in the mix --mix of
+//      ext-orders create / cancel / settlement and seamless opentrade /
+//      closetrade, plus --balance-rate seamless getbalance calls per second.
+//      A user does one thing at a time (a player's next action waits for the
+//      previous answer), so every cancel and settlement names an order the
+//      model knows is open: a business rejection is a finding, not noise;
+//   4. saturation: --concurrency clients sending the same mix back to back for
+//      --saturation-seconds: the most order operations per second end to end;
+//   5. waits for the outbox to drain and for every accepted settlement's
+//      `settlement.posted` on Kafka, then runs the ledger checker.
+//
+// Reports offered versus achieved rate, p50/p99/max latency per endpoint,
+// answers by code, the delay from sending the request to the ledger's commit
+// (inbox.applied_at) and to `settlement.posted` on Kafka (the record's
+// timestamp), and peak RSS per process. Writes reports/bench.json,
+// reports/bench-summary.txt and reports/bench-latency.svg (latency and rate
+// over time). Exit 1 when the checker finds a broken invariant or a posted
+// settlement is missing.
+//
+// Options: --rate 1000 --balance-rate 50 --seconds 30 --users 10000 --merchants 2
+//          --saturation-seconds 20 --concurrency 256 --seed N (random, printed)
+//          --mix create=30,cancel=8,settle=12,open=28,close=22 --attach
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
+import { build } from './build.mjs';
+import { centsToAmount, cliArgs, extAnswer, health, httpClient, prng, procStatusMb, quantile, round2, seamlessAnswer, signed } from './bench-lib.mjs';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+const require = createRequire(import.meta.url);
+const { Kafka, logLevel } = require('kafkajs');
+const { Client } = require('pg');
+
+const args = cliArgs(process.argv.slice(2).flatMap((a) => (a === '--attach' ? ['--attach', 'yes'] : [a])));
+const options = {
+  rate: Number(args.rate ?? 1000),
+  balanceRate: Number(args['balance-rate'] ?? 50),
+  seconds: Number(args.seconds ?? 30),
+  users: Number(args.users ?? 10000),
+  merchants: Number(args.merchants ?? 2),
+  saturationSeconds: Number(args['saturation-seconds'] ?? 20),
+  concurrency: Number(args.concurrency ?? 256),
+  seed: Number(args.seed ?? Math.floor(Math.random() * 2 ** 31)),
+  mix: args.mix ?? 'create=30,cancel=8,settle=12,open=28,close=22',
+  attach: args.attach === 'yes',
+};
+/** Requests in flight at most in the open loop; past it a due request is dropped and counted (the system is not keeping up). */
+const inFlightMax = 4000;
+/** How long the run waits, after the load, for the outbox to drain and every settlement.posted to arrive. */
+const drainWaitMs = 120_000;
+/** A request still unanswered after this is given up by the client (counted as status 0, TIMEOUT). */
+const requestTimeoutMs = 30_000;
+const ports = { kafka: 39592, kafkaController: 39593, postgres: 55836, gateway: 13500, ledger: 13501, settlement: 13502 };
+const extPath = '/payment/wallet/v1/binaryOption/ext-orders';
+const endpoints = ['ext create', 'ext cancel', 'ext settlement', 'seamless opentrade', 'seamless closetrade', 'seamless getbalance'];
+const orderEndpoints = endpoints.slice(0, 5);
+
+const random = prng(options.seed);
+const pick = (n) => Math.floor(random() * n);
+const weights = Object.fromEntries(options.mix.split(',').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
+const weightTotal = Object.values(weights).reduce((a, b) => a + b, 0);
+const log = (line) => console.log(line);
+
+/** A set of user indexes with O(1) add, remove and random pick. */
+class IndexSet {
+  constructor() {
+    this.items = [];
+    this.at = new Map();
+  }
+  add(i) {
+    if (this.at.has(i)) return;
+    this.at.set(i, this.items.length);
+    this.items.push(i);
+  }
+  delete(i) {
+    const k = this.at.get(i);
+    if (k === undefined) return;
+    const last = this.items.pop();
+    if (last !== i) {
+      this.items[k] = last;
+      this.at.set(last, k);
+    }
+    this.at.delete(i);
+  }
+  random() {
+    return this.items.length ? this.items[pick(this.items.length)] : undefined;
+  }
+}
+
+/** The client's model: who is busy, which ext orders and seamless trades are open. */
+const model = { users: [], withOrders: new IndexSet(), withTrades: new IndexSet() };
+/** Every answered request: endpoint, send time (epoch ms), latency, answer label, command id when it moves money. */
+const journal = [];
+let phase = 'setup';
+
+function idleUser(from) {
+  for (let attempt = 0; attempt < 16; attempt += 1) {
+    const i = from === undefined ? pick(model.users.length) : from.random();
+    if (i === undefined) return undefined;
+    if (!model.users[i].busy) return i;
+  }
+  return undefined;
+}
+
+function chooseOperation() {
+  let r = random() * weightTotal;
+  for (const [name, weight] of Object.entries(weights)) {
+    r -= weight;
+    if (r < 0) return name;
+  }
+  return 'create';
+}
+
+async function timed(endpoint, commandId, send, answerOf, ok) {
+  const sentAt = Date.now();
+  const sentIn = phase;
+  const result = await send();
+  const answer = answerOf(result);
+  journal.push({ endpoint, phase: sentIn, sentAt, ms: result.ms, answer, ok: ok(result), commandId });
+  return result;
+}
+const extOk = (r) => r.status === 200 && r.body?.code === 1;
+const seamlessOk = (r) => r.status === 200 && r.body?.status === 'Ok';
+
+/** One order operation of the mix on an idle user; resolves when answered. */
+async function orderOperation(gateway) {
+  let op = chooseOperation();
+  let i;
+  if (op === 'cancel' || op === 'settle') i = idleUser(model.withOrders);
+  if (op === 'close') i = idleUser(model.withTrades);
+  if (i === undefined) {
+    op = op === 'close' || op === 'open' ? 'open' : 'create';
+    i = idleUser();
+  }
+  if (i === undefined) return;
+  const user = model.users[i];
+  user.busy = true;
+  try {
+    const { merchant } = user;
+    if (op === 'create') {
+      const cents = 100 + pick(9900);
+      const extRequestId = `c-${randomUUID()}`;
+      const r = await timed('ext create', `ext-orders:${merchant.id}:${extRequestId}`, () =>
+        gateway('PUT', `${extPath}/create`, { extRequestId, username: user.name, currency: 'USDT', amount: centsToAmount(cents), bonusAmount: '0' }, merchant.bearer), extAnswer, extOk);
+      if (extOk(r)) {
+        user.orders.push({ extRequestId, cents });
+        model.withOrders.add(i);
+      }
+    } else if (op === 'cancel') {
+      // The newest open order: the ledger's settlements consume the oldest holds first.
+      const order = user.orders.at(-1);
+      const extRequestId = `x-${randomUUID()}`;
+      const r = await timed('ext cancel', `ext-orders:${merchant.id}:${extRequestId}`, () =>
+        gateway('PUT', `${extPath}/cancel`, { extRequestId, extRefId: order.extRequestId, username: user.name, currency: 'USDT', amount: centsToAmount(order.cents), bonusAmount: '0' }, merchant.bearer), extAnswer, extOk);
+      if (extOk(r)) user.orders.pop();
+    } else if (op === 'settle') {
+      const order = user.orders[0];
+      const outcome = pick(3);
+      const pnlCents = outcome === 0 ? -order.cents : outcome === 1 ? 0 : Math.floor((order.cents * 85) / 100);
+      const extRequestId = `s-${randomUUID()}`;
+      const r = await timed('ext settlement', `ext-orders:${merchant.id}:${extRequestId}`, () =>
+        gateway('POST', `${extPath}/settlement`, { extRequestId, extRefId: order.extRequestId, username: user.name, currency: 'USDT', totalOrderAmount: centsToAmount(order.cents), pnlAmount: centsToAmount(pnlCents) }, merchant.bearer), extAnswer, extOk);
+      if (extOk(r)) user.orders.shift();
+    } else if (op === 'open') {
+      const cents = 100 + pick(9900);
+      const trade = { token: user.walletToken, amount: centsToAmount(cents), currency: 'USDT', externalTradeType: 'options', externalTradeId: `t-${randomUUID()}` };
+      const r = await timed('seamless opentrade', `seamless:${merchant.id}:open:${trade.externalTradeId}`, () =>
+        gateway('POST', '/seamless/v1/opentrade', signed(trade, merchant.walletSecret)), seamlessAnswer, seamlessOk);
+      if (seamlessOk(r)) {
+        user.trades.push({ trade, cents });
+        model.withTrades.add(i);
+      }
+    } else {
+      const { trade, cents } = user.trades[0];
+      const outcome = pick(3);
+      const winCents = outcome === 0 ? 0 : outcome === 1 ? cents : cents + Math.floor((cents * 9) / 10);
+      const body = { ...trade, amount: centsToAmount(winCents), data: { stake: trade.amount, outcome: ['loss', 'draw', 'win'][outcome] } };
+      const r = await timed('seamless closetrade', `seamless:${merchant.id}:close:${trade.externalTradeId}`, () =>
+        gateway('POST', '/seamless/v1/closetrade', signed(body, merchant.walletSecret)), seamlessAnswer, seamlessOk);
+      if (seamlessOk(r)) user.trades.shift();
+    }
+  } finally {
+    if (user.orders.length === 0) model.withOrders.delete(i);
+    if (user.trades.length === 0) model.withTrades.delete(i);
+    user.busy = false;
+  }
+}
+
+async function balanceQuery(gateway) {
+  const user = model.users[pick(model.users.length)];
+  const body = { token: user.walletToken, currency: 'USDT' };
+  await timed('seamless getbalance', undefined, () => gateway('POST', '/seamless/v1/getbalance', signed(body, user.merchant.walletSecret)), seamlessAnswer, seamlessOk);
+}
+
+/** Open loop: starts what is due every 2 ms, at fixed rates, whatever the answers' latency. */
+async function openLoop(gateway) {
+  let inFlight = 0;
+  let dropped = 0;
+  const started = { orders: 0, balance: 0 };
+  const pending = new Set();
+  const t0 = Date.now();
+  const launch = (fn) => {
+    if (inFlight >= inFlightMax) {
+      dropped += 1;
+      return;
+    }
+    inFlight += 1;
+    const p = fn(gateway).finally(() => {
+      inFlight -= 1;
+      pending.delete(p);
+    });
+    pending.add(p);
+  };
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = Math.min(options.seconds, (Date.now() - t0) / 1000);
+      while (started.orders < Math.floor(elapsed * options.rate)) {
+        started.orders += 1;
+        launch(orderOperation);
+      }
+      while (started.balance < Math.floor(elapsed * options.balanceRate)) {
+        started.balance += 1;
+        launch(balanceQuery);
+      }
+      if (elapsed >= options.seconds) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 2);
+  });
+  const offeredSeconds = (Date.now() - t0) / 1000;
+  await Promise.all(pending);
+  return { offered: started, dropped, offeredSeconds: round2(offeredSeconds), finishedSeconds: round2((Date.now() - t0) / 1000) };
+}
+
+async function saturation(gateway) {
+  const deadline = Date.now() + options.saturationSeconds * 1000;
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (Date.now() < deadline) await orderOperation(gateway);
+    }),
+  );
+  return { seconds: round2((Date.now() - t0) / 1000) };
+}
+
+/** Latency and answers per endpoint of one phase. */
+function endpointSummary(entries, seconds) {
+  const out = {};
+  for (const endpoint of endpoints) {
+    const mine = entries.filter((e) => e.endpoint === endpoint);
+    if (mine.length === 0) continue;
+    const sorted = mine.map((e) => e.ms).sort((a, b) => a - b);
+    const answers = {};
+    for (const e of mine) answers[e.answer] = (answers[e.answer] ?? 0) + 1;
+    out[endpoint] = { count: mine.length, perSec: round2(mine.length / seconds), p50Ms: round2(quantile(sorted, 0.5)), p99Ms: round2(quantile(sorted, 0.99)), maxMs: round2(sorted.at(-1)), answers };
+  }
+  return out;
+}
+
+function distribution(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { count: sorted.length, p50Ms: round2(quantile(sorted, 0.5)), p99Ms: round2(quantile(sorted, 0.99)), maxMs: round2(sorted.at(-1) ?? 0) };
+}
+
+/** Per second of the run: answers and p50/p99 per endpoint, by send time. */
+function timeline(t0) {
+  const seconds = [];
+  for (const e of journal) {
+    if (e.phase === 'setup') continue;
+    const s = Math.floor((e.sentAt - t0) / 1000);
+    (seconds[s] ??= []).push(e);
+  }
+  return Array.from(seconds, (entries = [], s) => {
+    const byEndpoint = {};
+    for (const endpoint of endpoints) {
+      const ms = entries.filter((e) => e.endpoint === endpoint).map((e) => e.ms).sort((a, b) => a - b);
+      if (ms.length) byEndpoint[endpoint] = { count: ms.length, p50Ms: round2(quantile(ms, 0.5)), p99Ms: round2(quantile(ms, 0.99)) };
+    }
+    const orderMs = entries.filter((e) => orderEndpoints.includes(e.endpoint)).map((e) => e.ms).sort((a, b) => a - b);
+    return { second: s, phase: entries[0]?.phase ?? null, orders: orderMs.length, p50Ms: round2(quantile(orderMs, 0.5)), p99Ms: round2(quantile(orderMs, 0.99)), byEndpoint };
+  });
+}
+
+/** The latency-over-time chart: p99 per endpoint and p50 of all order operations (log scale), and order operations per second. */
+function chartSvg(points, meta) {
+  const width = 1100;
+  const plot = { left: 70, right: 210, top: 40 };
+  const latency = { top: plot.top, height: 300 };
+  const rate = { top: latency.top + latency.height + 50, height: 160 };
+  const height = rate.top + rate.height + 50;
+  const innerWidth = width - plot.left - plot.right;
+  const n = Math.max(1, points.length);
+  const x = (s) => plot.left + (s / n) * innerWidth;
+  const maxMs = Math.max(10, ...points.flatMap((p) => Object.values(p.byEndpoint).map((v) => v.p99Ms)));
+  const decades = Math.ceil(Math.log10(maxMs));
+  const yLat = (ms) => latency.top + latency.height - (Math.log10(Math.max(1, ms)) / decades) * latency.height;
+  const maxRate = Math.max(options.rate, ...points.map((p) => p.orders)) * 1.1;
+  const yRate = (v) => rate.top + rate.height - (v / maxRate) * rate.height;
+  const colors = { 'ext create': '#1f77b4', 'ext cancel': '#9467bd', 'ext settlement': '#2ca02c', 'seamless opentrade': '#ff7f0e', 'seamless closetrade': '#d62728', 'seamless getbalance': '#8c564b' };
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const line = (values, y, color, extra = '') => {
+    const d = values.map(([s, v], k) => `${k ? 'L' : 'M'}${x(s + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join('');
+    return d ? `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5" ${extra}/>` : '';
+  };
+  const parts = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
+  parts.push(`<text x="${plot.left}" y="22" font-size="15" font-weight="bold">${esc(meta.title)}</text>`);
+  for (let d = 0; d <= decades; d += 1) {
+    const y = yLat(10 ** d);
+    parts.push(`<line x1="${plot.left}" x2="${plot.left + innerWidth}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${plot.left - 8}" y="${y + 4}" text-anchor="end">${10 ** d} ms</text>`);
+  }
+  for (const [ms, color] of [[50, '#c00']]) {
+    if (ms <= 10 ** decades) parts.push(`<line x1="${plot.left}" x2="${plot.left + innerWidth}" y1="${yLat(ms)}" y2="${yLat(ms)}" stroke="${color}" stroke-dasharray="4 3"/><text x="${plot.left + innerWidth + 4}" y="${yLat(ms) + 4}" fill="${color}">p99 target 50 ms</text>`);
+  }
+  const saturationStart = points.findIndex((p) => p.phase === 'saturation');
+  if (saturationStart > 0) {
+    const sx = x(saturationStart);
+    parts.push(`<line x1="${sx}" x2="${sx}" y1="${latency.top}" y2="${rate.top + rate.height}" stroke="#888" stroke-dasharray="2 2"/><text x="${sx + 4}" y="${latency.top + 12}" fill="#555">saturation (${options.concurrency} clients)</text>`);
+    parts.push(`<text x="${plot.left + 4}" y="${latency.top + 12}" fill="#555">open loop ${options.rate} orders/s offered</text>`);
+  }
+  let legendY = latency.top + 10;
+  for (const endpoint of endpoints) {
+    const values = points.flatMap((p, s) => (p.byEndpoint[endpoint] ? [[s, p.byEndpoint[endpoint].p99Ms]] : []));
+    parts.push(line(values, yLat, colors[endpoint]));
+    parts.push(`<line x1="${width - plot.right + 60}" x2="${width - plot.right + 80}" y1="${legendY}" y2="${legendY}" stroke="${colors[endpoint]}" stroke-width="2"/><text x="${width - plot.right + 84}" y="${legendY + 4}">${endpoint} p99</text>`);
+    legendY += 16;
+  }
+  parts.push(line(points.map((p, s) => [s, p.p50Ms]), yLat, '#000', 'stroke-dasharray="5 3"'));
+  parts.push(`<line x1="${width - plot.right + 60}" x2="${width - plot.right + 80}" y1="${legendY}" y2="${legendY}" stroke="#000" stroke-dasharray="5 3" stroke-width="2"/><text x="${width - plot.right + 84}" y="${legendY + 4}">all orders p50</text>`);
+  parts.push(`<text x="${plot.left}" y="${latency.top + latency.height + 18}">latency per second of send time (log scale)</text>`);
+  for (const v of [0, maxRate / 2, maxRate]) parts.push(`<line x1="${plot.left}" x2="${plot.left + innerWidth}" y1="${yRate(v)}" y2="${yRate(v)}" stroke="#ddd"/><text x="${plot.left - 8}" y="${yRate(v) + 4}" text-anchor="end">${Math.round(v)}/s</text>`);
+  parts.push(line(points.map((p, s) => [s, p.orders]), yRate, '#1f77b4'));
+  parts.push(`<text x="${plot.left}" y="${rate.top + rate.height + 18}">order operations answered per second (by send time); x: seconds since the load started (${n} s)</text>`);
+  parts.push(`<text x="${plot.left}" y="${height - 8}" fill="#555">${esc(meta.footer)}</text>`);
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Reads settlement.posted from the start of the topic: commandId -> record timestamp, and how many records per eventId. */
+function postedWatcher(brokers) {
+  const kafka = new Kafka({ clientId: 'bench-posted', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-posted-${randomUUID()}` });
+  const byCommand = new Map();
+  const eventCounts = new Map();
+  return {
+    byCommand,
+    eventCounts,
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'settlement.posted.v1', fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const envelope = JSON.parse(message.value.toString('utf8'));
+          eventCounts.set(envelope.eventId, (eventCounts.get(envelope.eventId) ?? 0) + 1);
+          if (!byCommand.has(envelope.payload.commandId)) byCommand.set(envelope.payload.commandId, Number(message.timestamp));
+        },
+      });
+    },
+    stop: () => consumer.disconnect(),
+  };
+}
+
+async function provision(gateway, adminToken) {
+  const admin = { authorization: `Bearer ${adminToken}` };
+  const runTag = `b${options.seed.toString(36)}${Date.now().toString(36).slice(-4)}`;
+  const merchants = [];
+  for (let m = 0; m < options.merchants; m += 1) {
+    const id = `${runTag}m${m}`;
+    const created = await gateway('POST', '/admin/merchants', { merchantId: id }, admin);
+    if (created.status !== 201) throw new Error(`creating merchant ${id}: ${JSON.stringify(created)}`);
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret });
+    const token = await fetch(`${gateway.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() }).then((r) => r.json());
+    merchants.push({ id, bearer: { authorization: `Bearer ${token.access_token}` }, walletSecret: created.body.walletSecret });
+  }
+  const t0 = Date.now();
+  const parallel = 200;
+  for (let i = 0; i < options.users; i += parallel) {
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, options.users - i) }, async (_, j) => {
+        const k = i + j;
+        const merchant = merchants[k % merchants.length];
+        const name = `u${k}`;
+        const funded = await gateway('POST', '/admin/wallets/fund', { merchantId: merchant.id, username: name, currency: 'USDT', amount: '1000000', reference: `fund-${name}` }, admin);
+        if (funded.status !== 200) throw new Error(`funding ${merchant.id}/${name}: ${JSON.stringify(funded)}`);
+        const minted = await gateway('POST', '/seamless/v1/tokens', { username: name, currency: 'USDT', ttlSeconds: 86400 }, merchant.bearer);
+        if (minted.status !== 201 && minted.status !== 200) throw new Error(`minting a wallet token for ${merchant.id}/${name}: ${JSON.stringify(minted)}`);
+        model.users[k] = { merchant, name, walletToken: minted.body.token, busy: false, orders: [], trades: [] };
+      }),
+    );
+  }
+  return { merchants: merchants.map((m) => m.id), seconds: round2((Date.now() - t0) / 1000) };
+}
+
+async function main() {
+  log(`[bench] seed ${options.seed} (repeat the run's choices with --seed ${options.seed})`);
+  const env = {
+    GATEWAY_URL: process.env.GATEWAY_URL ?? 'http://127.0.0.1:3000',
+    LEDGER_URL: process.env.LEDGER_URL ?? 'http://127.0.0.1:3001',
+    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:54329/settlement',
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token',
+  };
+  let infra;
+  let app;
+  const pids = {};
+  if (!options.attach) {
+    const dataDir = join(repoRoot, '.data', 'bench-system');
+    rmSync(dataDir, { recursive: true, force: true });
+    infra = await startInfrastructure({ dataDir, ports, log });
+    env.DATABASE_URL = infra.env.DATABASE_URL;
+    env.KAFKA_BROKERS = infra.env.KAFKA_BROKERS;
+    env.ADMIN_TOKEN = 'bench-admin-token';
+    app = await startServices({ env: { ...infra.env, ADMIN_TOKEN: env.ADMIN_TOKEN, RESULT_WAIT_MS: '10000' }, ports, logDir: join(dataDir, 'logs'), log });
+    env.GATEWAY_URL = app.services.gateway.url;
+    env.LEDGER_URL = app.services.ledger.url;
+    for (const [name, service] of Object.entries(app.services)) pids[name] = service.pid;
+  } else {
+    await build();
+    log(`[bench] attached to ${env.GATEWAY_URL} (ledger ${env.LEDGER_URL})`);
+  }
+  const serviceUrls = { gateway: env.GATEWAY_URL, ledger: env.LEDGER_URL, ...(app ? { settlement: app.services.settlement.url } : {}) };
+  const peakRssMb = {};
+  const sampleRss = async () => {
+    for (const [name, url] of Object.entries(serviceUrls)) {
+      const mb = pids[name] ? procStatusMb(pids[name], 'VmRSS') : Math.round(((await health(url))?.rssBytes ?? 0) / 1048576);
+      if (mb !== null) peakRssMb[name] = Math.max(peakRssMb[name] ?? 0, mb);
+    }
+  };
+  const rssTimer = setInterval(() => void sampleRss(), 1000);
+  const posted = postedWatcher(env.KAFKA_BROKERS);
+  let exitCode = 0;
+  try {
+    const gatewayUrl = new URL(env.GATEWAY_URL);
+    const gateway = httpClient({ host: gatewayUrl.hostname, port: Number(gatewayUrl.port), socketsMax: inFlightMax, timeoutMs: requestTimeoutMs });
+    gateway.baseUrl = env.GATEWAY_URL;
+    log(`[bench] provisioning ${options.merchants} merchants and ${options.users} funded users`);
+    const provisioned = await provision(gateway, env.ADMIN_TOKEN);
+    log(`[bench] provisioned in ${provisioned.seconds} s`);
+    await posted.start();
+
+    log(`[bench] open loop: ${options.rate} order operations/s + ${options.balanceRate} balance queries/s for ${options.seconds} s (mix ${options.mix})`);
+    const loadStart = Date.now();
+    phase = 'open-loop';
+    const openLoopRun = await openLoop(gateway);
+    log(`[bench] saturation: ${options.concurrency} clients back to back for ${options.saturationSeconds} s`);
+    phase = 'saturation';
+    const saturationStart = Date.now();
+    const saturationRun = await saturation(gateway);
+    phase = 'drain';
+
+    log('[bench] waiting for the outbox to drain and every settlement.posted to arrive');
+    const acceptedSettlements = journal.filter((e) => e.endpoint === 'ext settlement' && e.ok).map((e) => e.commandId);
+    const drainStart = Date.now();
+    let ledgerHealth = await health(env.LEDGER_URL);
+    while (Date.now() - drainStart < drainWaitMs && (ledgerHealth?.outboxPending !== 0 || acceptedSettlements.some((c) => !posted.byCommand.has(c)))) {
+      await new Promise((r) => setTimeout(r, 250));
+      ledgerHealth = await health(env.LEDGER_URL);
+    }
+    const drainSeconds = round2((Date.now() - drainStart) / 1000);
+    await sampleRss();
+    clearInterval(rssTimer);
+    if (app) for (const [name, pid] of Object.entries(pids)) peakRssMb[name] = Math.max(peakRssMb[name] ?? 0, procStatusMb(pid, 'VmHWM') ?? 0);
+    peakRssMb.benchClient = procStatusMb(process.pid, 'VmHWM');
+
+    // Delays from sending a request to its command's ledger commit and to its settlement.posted record.
+    const db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    const moved = journal.filter((e) => e.commandId && e.phase !== 'setup');
+    // Per command: inbox status and commit time, and how many ledger transactions it made.
+    const appliedAt = new Map();
+    const inboxStatus = new Map();
+    const transactionCount = new Map();
+    for (let k = 0; k < moved.length; k += 20000) {
+      const ids = moved.slice(k, k + 20000).map((e) => e.commandId);
+      const rows = await db.query(`SELECT command_id, status, (extract(epoch FROM applied_at) * 1000)::float8 AS ms FROM ledger.inbox WHERE command_id = ANY($1::text[])`, [ids]);
+      for (const row of rows.rows) {
+        appliedAt.set(row.command_id, row.ms);
+        inboxStatus.set(row.command_id, row.status);
+      }
+      const tx = await db.query(`SELECT command_id, count(*)::int AS n FROM ledger.transactions WHERE command_id = ANY($1::text[]) GROUP BY command_id`, [ids]);
+      for (const row of tx.rows) transactionCount.set(row.command_id, row.n);
+    }
+    await db.end();
+    // The client's view against the ledger's: every acknowledged request applied (ACCEPTED) once; every
+    // definite error (HTTP 4xx) moved nothing. A 5xx or a connection error is indefinite and not judged here.
+    const acknowledgedNotApplied = moved.filter((e) => e.ok && inboxStatus.get(e.commandId) !== 'ACCEPTED').length;
+    const definiteErrorsThatMoved = moved.filter((e) => !e.ok && /^4/.test(e.answer) && (transactionCount.get(e.commandId) ?? 0) > 0).length;
+    const commitDelay = { 'open-loop': [], saturation: [] };
+    for (const e of moved) if (appliedAt.has(e.commandId)) commitDelay[e.phase].push(appliedAt.get(e.commandId) - e.sentAt);
+    const postedDelay = { 'open-loop': [], saturation: [] };
+    for (const e of journal) if (e.endpoint === 'ext settlement' && e.ok && posted.byCommand.has(e.commandId)) postedDelay[e.phase].push(posted.byCommand.get(e.commandId) - e.sentAt);
+    const missingPosted = acceptedSettlements.filter((c) => !posted.byCommand.has(c));
+    const duplicatePostedRecords = [...posted.eventCounts.values()].reduce((sum, c) => sum + (c - 1), 0);
+
+    const { checkLedger, formatAudit } = require(join(repoRoot, 'dist', 'libs', 'ledger-audit', 'index.js'));
+    const audit = await checkLedger(env.DATABASE_URL);
+
+    const openLoopEntries = journal.filter((e) => e.phase === 'open-loop');
+    const saturationEntries = journal.filter((e) => e.phase === 'saturation');
+    const orderCount = (entries) => entries.filter((e) => orderEndpoints.includes(e.endpoint)).length;
+    const okOrderCount = (entries) => entries.filter((e) => orderEndpoints.includes(e.endpoint) && e.ok).length;
+    const errorsByCode = {};
+    for (const e of journal) if (!e.ok && e.phase !== 'setup') errorsByCode[`${e.endpoint} ${e.answer}`] = (errorsByCode[`${e.endpoint} ${e.answer}`] ?? 0) + 1;
+    const points = timeline(loadStart);
+    const report = {
+      benchmark: 'system',
+      options,
+      machine: { cpus: (await import('node:os')).cpus().length },
+      provisioned,
+      openLoop: {
+        offeredOrdersPerSec: options.rate,
+        offeredBalanceQueriesPerSec: options.balanceRate,
+        ...openLoopRun,
+        achievedOrdersPerSec: round2(okOrderCount(openLoopEntries) / openLoopRun.finishedSeconds),
+        answeredOrdersPerSec: round2(orderCount(openLoopEntries) / openLoopRun.finishedSeconds),
+        allOrders: distribution(openLoopEntries.filter((e) => orderEndpoints.includes(e.endpoint)).map((e) => e.ms)),
+        endpoints: endpointSummary(openLoopEntries, openLoopRun.finishedSeconds),
+        sendToLedgerCommit: distribution(commitDelay['open-loop']),
+        sendToSettlementPosted: distribution(postedDelay['open-loop']),
+      },
+      saturation: {
+        concurrency: options.concurrency,
+        ...saturationRun,
+        achievedOrdersPerSec: round2(okOrderCount(saturationEntries) / saturationRun.seconds),
+        allOrders: distribution(saturationEntries.filter((e) => orderEndpoints.includes(e.endpoint)).map((e) => e.ms)),
+        endpoints: endpointSummary(saturationEntries, saturationRun.seconds),
+        sendToLedgerCommit: distribution(commitDelay.saturation),
+        sendToSettlementPosted: distribution(postedDelay.saturation),
+        startedAtSecond: Math.floor((saturationStart - loadStart) / 1000),
+      },
+      errorsByCode,
+      drain: { seconds: drainSeconds, outboxPending: ledgerHealth?.outboxPending ?? null, acceptedSettlements: acceptedSettlements.length, missingPosted: missingPosted.length, duplicatePostedRecords, acknowledgedNotApplied, definiteErrorsThatMoved },
+      peakRssMb,
+      checker: { ok: audit.ok, text: formatAudit(audit) },
+      timeline: points,
+      finishedAt: new Date().toISOString(),
+    };
+    const o = report.openLoop;
+    const s = report.saturation;
+    const lines = [
+      '================ system benchmark ================',
+      `seed ${options.seed}; ${options.users} users over ${options.merchants} merchants; mix ${options.mix}; ${report.machine.cpus} CPUs, everything on this machine (generator included)`,
+      `open loop    offered ${options.rate} orders/s + ${options.balanceRate} balance/s for ${o.offeredSeconds} s; achieved ${o.achievedOrdersPerSec} orders/s ok (${o.answeredOrdersPerSec} answered), dropped ${o.dropped}, last answer at ${o.finishedSeconds} s`,
+      `             all orders p50 ${o.allOrders.p50Ms} ms, p99 ${o.allOrders.p99Ms} ms, max ${o.allOrders.maxMs} ms`,
+      ...Object.entries(o.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
+      `             send -> ledger commit p50 ${o.sendToLedgerCommit.p50Ms} ms, p99 ${o.sendToLedgerCommit.p99Ms} ms (${o.sendToLedgerCommit.count}); send -> settlement.posted p50 ${o.sendToSettlementPosted.p50Ms} ms, p99 ${o.sendToSettlementPosted.p99Ms} ms (${o.sendToSettlementPosted.count})`,
+      `saturation   ${s.concurrency} clients for ${s.seconds} s: ${s.achievedOrdersPerSec} orders/s ok; all orders p50 ${s.allOrders.p50Ms} ms, p99 ${s.allOrders.p99Ms} ms, max ${s.allOrders.maxMs} ms`,
+      ...Object.entries(s.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
+      `             send -> ledger commit p50 ${s.sendToLedgerCommit.p50Ms} ms, p99 ${s.sendToLedgerCommit.p99Ms} ms; send -> settlement.posted p50 ${s.sendToSettlementPosted.p50Ms} ms, p99 ${s.sendToSettlementPosted.p99Ms} ms`,
+      `errors       ${Object.keys(errorsByCode).length ? JSON.stringify(errorsByCode) : 'none'}`,
+      `drain        ${drainSeconds} s; outbox pending ${report.drain.outboxPending}; settlement.posted ${acceptedSettlements.length - missingPosted.length}/${acceptedSettlements.length} present, ${duplicatePostedRecords} duplicate records (deduped by eventId); acknowledged but not applied: ${acknowledgedNotApplied}; definite errors that moved money: ${definiteErrorsThatMoved}`,
+      `peak RSS MB  ${Object.entries(peakRssMb).map(([n, v]) => `${n} ${v}`).join(', ')}`,
+      `checker      ${audit.ok ? 'ok' : 'FAILED'}`,
+      'targets      >= 3,000 orders/s at saturation; p99 <= 50 ms at 1,000 orders/s offered; <= 250 MB RSS per service',
+      'reports      reports/bench.json, reports/bench-summary.txt, reports/bench-latency.svg',
+    ];
+    mkdirSync(join(repoRoot, 'reports'), { recursive: true });
+    writeFileSync(join(repoRoot, 'reports', 'bench.json'), JSON.stringify(report, null, 2));
+    writeFileSync(join(repoRoot, 'reports', 'bench-summary.txt'), `${lines.join('\n')}\n\n${report.checker.text}\n`);
+    writeFileSync(
+      join(repoRoot, 'reports', 'bench-latency.svg'),
+      chartSvg(points, {
+        title: `System benchmark: ${options.rate} orders/s offered, then ${options.concurrency} clients at saturation (seed ${options.seed})`,
+        footer: `open loop p99 ${o.allOrders.p99Ms} ms at ${o.achievedOrdersPerSec} orders/s; saturation ${s.achievedOrdersPerSec} orders/s; checker ${audit.ok ? 'ok' : 'FAILED'}; ${report.finishedAt}`,
+      }),
+    );
+    console.log(`\n${lines.join('\n')}`);
+    if (!audit.ok) console.log(report.checker.text);
+    if (!audit.ok || missingPosted.length > 0 || acknowledgedNotApplied > 0 || definiteErrorsThatMoved > 0 || report.drain.outboxPending !== 0) exitCode = 1;
+  } finally {
+    clearInterval(rssTimer);
+    await posted.stop().catch(() => undefined);
+    await app?.stop();
+    await infra?.stop();
+  }
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
