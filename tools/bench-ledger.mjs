@@ -44,7 +44,7 @@
 //   --skip-build                               use the existing dist/
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -57,7 +57,7 @@ const { default: pg } = await import('pg');
 const { startInfrastructure, repoRoot } = await import('./stack.mjs');
 const { build } = await import('./build.mjs');
 const { isPortFree } = await import('../infra/lib/process-guard.mjs');
-const { prng } = await import('./bench-lib.mjs');
+const { prng, cpuSeconds, statusKb, postgresCpu, findKafkaPid, totalCpuSeconds } = await import('./bench-lib.mjs');
 
 const require = createRequire(import.meta.url);
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
@@ -289,72 +289,6 @@ class Workload {
     this.expect('settlement.requested', 'REJECTED', 'INSUFFICIENT_HELD');
     return this.message(acct, 'settlement.requested', { totalOrderAmount: money(acct.held + this.int(1, 10_000)), pnlAmount: '0' });
   }
-}
-
-// ---------------------------------------------------------------- process sampling (/proc)
-
-const clockTicks = 100; // USER_HZ on Linux
-
-/** utime + stime of a pid in seconds, or 0 when it is gone. */
-function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  } catch {
-    return 0;
-  }
-}
-
-function ppidOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
-
-function statusKb(pid, field) {
-  try {
-    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function allPids() {
-  return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number);
-}
-
-/** The postmaster and its children (backends, walwriter, checkpointer, ...): their summed CPU seconds. */
-function postgresCpu(postmasterPid) {
-  if (!postmasterPid) return 0;
-  let total = cpuSeconds(postmasterPid);
-  for (const pid of allPids()) if (ppidOf(pid) === postmasterPid) total += cpuSeconds(pid);
-  return total;
-}
-
-function findKafkaPid(dataDir) {
-  const props = join(dataDir, 'kafka', 'server.properties');
-  for (const pid of allPids()) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes('kafka.Kafka') && cmd.includes(props)) return pid;
-    } catch {
-      /* gone */
-    }
-  }
-  return undefined;
-}
-
-function totalCpuSeconds() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const busy = line[0] + line[1] + line[2] + line[5] + line[6] + line[7];
-  return { busy: busy / clockTicks, iowait: line[4] / clockTicks, all: line.reduce((a, b) => a + b, 0) / clockTicks };
 }
 
 // ---------------------------------------------------------------- helpers

@@ -3,7 +3,8 @@
 // wallet's request signature, a seeded PRNG and process memory from /proc.
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** `--name value` pairs from the command line. */
 export function cliArgs(argv = process.argv.slice(2)) {
@@ -124,3 +125,71 @@ export function centsToAmount(cents) {
   const fraction = String(abs % 100).padStart(2, '0').replace(/0+$/, '');
   return `${sign}${Math.floor(abs / 100)}${fraction ? `.${fraction}` : ''}`;
 }
+
+// Process sampling from /proc: CPU seconds of a pid, of Postgres (postmaster and children), of the Kafka broker.
+
+
+const clockTicks = 100; // USER_HZ on Linux
+
+/** utime + stime of a pid in seconds, or 0 when it is gone. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return 0;
+  }
+}
+
+export function ppidOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+export function statusKb(pid, field) {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function allPids() {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
+}
+
+/** The postmaster and its children (backends, walwriter, checkpointer, ...): their summed CPU seconds. */
+export function postgresCpu(postmasterPid) {
+  if (!postmasterPid) return 0;
+  let total = cpuSeconds(postmasterPid);
+  for (const pid of allPids()) if (ppidOf(pid) === postmasterPid) total += cpuSeconds(pid);
+  return total;
+}
+
+export function findKafkaPid(dataDir) {
+  const props = join(dataDir, 'kafka', 'server.properties');
+  for (const pid of allPids()) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes('kafka.Kafka') && cmd.includes(props)) return pid;
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
+}
+
+export function totalCpuSeconds() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const busy = line[0] + line[1] + line[2] + line[5] + line[6] + line[7];
+  return { busy: busy / clockTicks, iowait: line[4] / clockTicks, all: line.reduce((a, b) => a + b, 0) / clockTicks };
+}
+

@@ -31,12 +31,12 @@
 //          --saturation-seconds 20 --concurrency 256 --seed N (random, printed)
 //          --mix create=30,cancel=8,settle=12,open=28,close=22 --attach
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
 import { build } from './build.mjs';
-import { centsToAmount, cliArgs, extAnswer, health, httpClient, prng, procStatusMb, quantile, round2, seamlessAnswer, signed } from './bench-lib.mjs';
+import { centsToAmount, cliArgs, cpuSeconds, extAnswer, findKafkaPid, health, httpClient, postgresCpu, prng, procStatusMb, quantile, round2, seamlessAnswer, signed, totalCpuSeconds } from './bench-lib.mjs';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const require = createRequire(import.meta.url);
@@ -62,7 +62,8 @@ const inFlightMax = 4000;
 const drainWaitMs = 120_000;
 /** A request still unanswered after this is given up by the client (counted as status 0, TIMEOUT). */
 const requestTimeoutMs = 30_000;
-const ports = { kafka: 39592, kafkaController: 39593, postgres: 55836, gateway: 13500, ledger: 13501, settlement: 13502 };
+// Below Linux's ephemeral port range (32768-60999), where an outgoing connection could be holding a port.
+const ports = { kafka: 19592, kafkaController: 19593, postgres: 19836, gateway: 19500, ledger: 19501, settlement: 19502 };
 const extPath = '/payment/wallet/v1/binaryOption/ext-orders';
 const endpoints = ['ext create', 'ext cancel', 'ext settlement', 'seamless opentrade', 'seamless closetrade', 'seamless getbalance'];
 const orderEndpoints = endpoints.slice(0, 5);
@@ -297,7 +298,7 @@ function timeline(t0) {
 /** The latency-over-time chart: p99 per endpoint and p50 of all order operations (log scale), and order operations per second. */
 function chartSvg(points, meta) {
   const width = 1100;
-  const plot = { left: 70, right: 210, top: 40 };
+  const plot = { left: 70, right: 250, top: 40 };
   const latency = { top: plot.top, height: 300 };
   const rate = { top: latency.top + latency.height + 50, height: 160 };
   const height = rate.top + rate.height + 50;
@@ -336,14 +337,16 @@ function chartSvg(points, meta) {
   for (const endpoint of endpoints) {
     const values = points.flatMap((p, s) => (p.byEndpoint[endpoint] ? [[s, p.byEndpoint[endpoint].p99Ms]] : []));
     parts.push(line(values, yLat, colors[endpoint]));
-    parts.push(`<line x1="${width - plot.right + 60}" x2="${width - plot.right + 80}" y1="${legendY}" y2="${legendY}" stroke="${colors[endpoint]}" stroke-width="2"/><text x="${width - plot.right + 84}" y="${legendY + 4}">${endpoint} p99</text>`);
+    parts.push(`<line x1="${width - plot.right + 40}" x2="${width - plot.right + 60}" y1="${legendY}" y2="${legendY}" stroke="${colors[endpoint]}" stroke-width="2"/><text x="${width - plot.right + 64}" y="${legendY + 4}">${endpoint} p99</text>`);
     legendY += 16;
   }
   parts.push(line(points.map((p, s) => [s, p.p50Ms]), yLat, '#000', 'stroke-dasharray="5 3"'));
-  parts.push(`<line x1="${width - plot.right + 60}" x2="${width - plot.right + 80}" y1="${legendY}" y2="${legendY}" stroke="#000" stroke-dasharray="5 3" stroke-width="2"/><text x="${width - plot.right + 84}" y="${legendY + 4}">all orders p50</text>`);
+  parts.push(`<line x1="${width - plot.right + 40}" x2="${width - plot.right + 60}" y1="${legendY}" y2="${legendY}" stroke="#000" stroke-dasharray="5 3" stroke-width="2"/><text x="${width - plot.right + 64}" y="${legendY + 4}">all orders p50</text>`);
   parts.push(`<text x="${plot.left}" y="${latency.top + latency.height + 18}">latency per second of send time (log scale)</text>`);
   for (const v of [0, maxRate / 2, maxRate]) parts.push(`<line x1="${plot.left}" x2="${plot.left + innerWidth}" y1="${yRate(v)}" y2="${yRate(v)}" stroke="#ddd"/><text x="${plot.left - 8}" y="${yRate(v) + 4}" text-anchor="end">${Math.round(v)}/s</text>`);
   parts.push(line(points.map((p, s) => [s, p.orders]), yRate, '#1f77b4'));
+  const openLoopEnd = saturationStart > 0 ? saturationStart : n;
+  parts.push(`<line x1="${x(0)}" x2="${x(openLoopEnd)}" y1="${yRate(options.rate)}" y2="${yRate(options.rate)}" stroke="#1f77b4" stroke-dasharray="4 3"/><text x="${x(0) + 4}" y="${yRate(options.rate) - 4}" fill="#1f77b4">offered ${options.rate}/s</text>`);
   parts.push(`<text x="${plot.left}" y="${rate.top + rate.height + 18}">order operations answered per second (by send time); x: seconds since the load started (${n} s)</text>`);
   parts.push(`<text x="${plot.left}" y="${height - 8}" fill="#555">${esc(meta.footer)}</text>`);
   parts.push('</svg>');
@@ -372,6 +375,18 @@ function postedWatcher(brokers) {
     },
     stop: () => consumer.disconnect(),
   };
+}
+
+/** CPU seconds so far of each process of the system (when this run started it) and of this generator. */
+function cpuSnapshot(pids) {
+  const snapshot = { machine: totalCpuSeconds().busy, benchClient: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 };
+  for (const [name, pid] of Object.entries(pids)) snapshot[name] = name === 'postgres' ? postgresCpu(pid) : cpuSeconds(pid);
+  return snapshot;
+}
+
+/** CPU milliseconds per answered order operation, per process, between two snapshots. */
+function cpuPerOrder(before, after, orders) {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, orders ? round2(((after[k] - before[k]) * 1000) / orders) : null]));
 }
 
 async function provision(gateway, adminToken) {
@@ -428,6 +443,9 @@ async function main() {
     env.GATEWAY_URL = app.services.gateway.url;
     env.LEDGER_URL = app.services.ledger.url;
     for (const [name, service] of Object.entries(app.services)) pids[name] = service.pid;
+    pids.postgres = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
+    pids.kafka = findKafkaPid(dataDir);
+    for (const [name, pid] of Object.entries(pids)) if (!pid) delete pids[name];
   } else {
     await build();
     log(`[bench] attached to ${env.GATEWAY_URL} (ledger ${env.LEDGER_URL})`);
@@ -455,11 +473,14 @@ async function main() {
     log(`[bench] open loop: ${options.rate} order operations/s + ${options.balanceRate} balance queries/s for ${options.seconds} s (mix ${options.mix})`);
     const loadStart = Date.now();
     phase = 'open-loop';
+    const cpuOpenLoop = cpuSnapshot(pids);
     const openLoopRun = await openLoop(gateway);
+    const cpuSaturation = cpuSnapshot(pids);
     log(`[bench] saturation: ${options.concurrency} clients back to back for ${options.saturationSeconds} s`);
     phase = 'saturation';
     const saturationStart = Date.now();
     const saturationRun = await saturation(gateway);
+    const cpuEnd = cpuSnapshot(pids);
     phase = 'drain';
 
     log('[bench] waiting for the outbox to drain and every settlement.posted to arrive');
@@ -531,6 +552,7 @@ async function main() {
         endpoints: endpointSummary(openLoopEntries, openLoopRun.finishedSeconds),
         sendToLedgerCommit: distribution(commitDelay['open-loop']),
         sendToSettlementPosted: distribution(postedDelay['open-loop']),
+        cpuMsPerOrder: cpuPerOrder(cpuOpenLoop, cpuSaturation, orderCount(openLoopEntries)),
       },
       saturation: {
         concurrency: options.concurrency,
@@ -541,6 +563,7 @@ async function main() {
         sendToLedgerCommit: distribution(commitDelay.saturation),
         sendToSettlementPosted: distribution(postedDelay.saturation),
         startedAtSecond: Math.floor((saturationStart - loadStart) / 1000),
+        cpuMsPerOrder: cpuPerOrder(cpuSaturation, cpuEnd, orderCount(saturationEntries)),
       },
       errorsByCode,
       drain: { seconds: drainSeconds, outboxPending: ledgerHealth?.outboxPending ?? null, acceptedSettlements: acceptedSettlements.length, missingPosted: missingPosted.length, duplicatePostedRecords, acknowledgedNotApplied, definiteErrorsThatMoved },
@@ -561,6 +584,8 @@ async function main() {
       `saturation   ${s.concurrency} clients for ${s.seconds} s: ${s.achievedOrdersPerSec} orders/s ok; all orders p50 ${s.allOrders.p50Ms} ms, p99 ${s.allOrders.p99Ms} ms, max ${s.allOrders.maxMs} ms`,
       ...Object.entries(s.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
       `             send -> ledger commit p50 ${s.sendToLedgerCommit.p50Ms} ms, p99 ${s.sendToLedgerCommit.p99Ms} ms; send -> settlement.posted p50 ${s.sendToSettlementPosted.p50Ms} ms, p99 ${s.sendToSettlementPosted.p99Ms} ms`,
+      `CPU ms/order open loop  ${Object.entries(o.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')}`,
+      `CPU ms/order saturation ${Object.entries(s.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')}`,
       `errors       ${Object.keys(errorsByCode).length ? JSON.stringify(errorsByCode) : 'none'}`,
       `drain        ${drainSeconds} s; outbox pending ${report.drain.outboxPending}; settlement.posted ${acceptedSettlements.length - missingPosted.length}/${acceptedSettlements.length} present, ${duplicatePostedRecords} duplicate records (deduped by eventId); acknowledged but not applied: ${acknowledgedNotApplied}; definite errors that moved money: ${definiteErrorsThatMoved}`,
       `peak RSS MB  ${Object.entries(peakRssMb).map(([n, v]) => `${n} ${v}`).join(', ')}`,
