@@ -18,8 +18,8 @@ export function settlementConfigFromEnv(): SettlementConfig {
     consumer: {
       groupId: 'settlement',
       topics: [TOPICS.ledgerResults.name, TOPICS.settlementPosted.name],
-      // Not on a client's critical path, but statements and webhooks should follow promptly.
-      maxWaitTimeMs: 100,
+      // A long poll: the broker answers as soon as a record arrives, so statements and webhooks still follow promptly.
+      maxWaitTimeMs: 500,
       maxBytesPerPartition: 1024 * 1024,
       // Every posted fact matters, including those from before this service first ran.
       fromBeginning: true,
