@@ -176,6 +176,18 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
       const close = await call('closetrade', signed({ token: shortToken, amount: '0', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-exp' }, walletSecret));
       expect(close.body.status).toBe('Ok');
     });
+
+    it("keeps a seamless trade's stake out of ext-orders settlements and cancels of the same wallet", async () => {
+      // Found by `npm run bench`: a settlement consumed the oldest holds of any kind, so it could take this stake.
+      const open = await call('opentrade', signed({ token: walletToken, amount: '30', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-pool' }, walletSecret));
+      expect(open.body.status).toBe('Ok');
+      const settle = await ext('POST', 'settlement', { extRequestId: uniqueId('s-pool-'), username: 'trader', currency: 'USD', totalOrderAmount: '30', pnlAmount: '0' });
+      expect(settle.body).toMatchObject({ code: 11000013, success: false });
+      const cancel = await ext('PUT', 'cancel', { extRequestId: uniqueId('x-pool-'), username: 'trader', currency: 'USD', amount: '30', bonusAmount: '0' });
+      expect(cancel.body).toMatchObject({ success: false });
+      const close = await call('closetrade', signed({ token: walletToken, amount: '57', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-pool' }, walletSecret));
+      expect(close.body).toMatchObject({ status: 'Ok' });
+    });
   });
 
   it('leaves a consistent ledger', async () => {
