@@ -5,6 +5,7 @@ import { Controller, Get } from '@nestjs/common';
 export class HealthController {
   @Get()
   health(): Record<string, unknown> {
-    return { status: 'ok', rssBytes: process.memoryUsage().rss };
+    const m = process.memoryUsage();
+    return { status: 'ok', rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
   }
 }
