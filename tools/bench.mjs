@@ -494,7 +494,9 @@ async function main() {
     const drainSeconds = round2((Date.now() - drainStart) / 1000);
     await sampleRss();
     clearInterval(rssTimer);
-    if (app) for (const [name, pid] of Object.entries(pids)) peakRssMb[name] = Math.max(peakRssMb[name] ?? 0, procStatusMb(pid, 'VmHWM') ?? 0);
+    // Peak RSS of the three services, the Kafka broker (a JVM, -Xmx512m) and the postmaster (its backends are not counted).
+    if (app) for (const [name, pid] of Object.entries(pids)) peakRssMb[name === 'postgres' ? 'postmaster' : name] = Math.max(peakRssMb[name] ?? 0, procStatusMb(pid, 'VmHWM') ?? 0);
+    delete peakRssMb.postgres;
     peakRssMb.benchClient = procStatusMb(process.pid, 'VmHWM');
 
     // Delays from sending a request to its command's ledger commit and to its settlement.posted record.
