@@ -1,22 +1,7 @@
-import { createHmac } from 'node:crypto';
+import { signed } from './seamless-digest';
 import { System, adminToken, uniqueId } from './system';
 
 const base = '/payment/wallet/v1/binaryOption/ext-orders';
-
-/** The documented digest recipe, written out independently of the gateway's code. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-function signed(body: Record<string, unknown>, secret: string): Record<string, unknown> {
-  return { ...body, hash: createHmac('sha256', secret).update(canonical(body)).digest('hex') };
-}
 
 describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 003) exactly as documented', () => {
   let system: System;

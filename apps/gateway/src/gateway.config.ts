@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { TOPICS } from '@settlement/contracts';
 import type { BatchConsumerSettings } from '@settlement/messaging';
+import type { RateLimit } from './http/rate-limiter';
 
 /** The Postgres schema the gateway owns (merchants, credentials, tokens). */
 export const GATEWAY_SCHEMA = 'gateway';
@@ -30,6 +31,14 @@ export interface GatewayConfig {
   readonly currencies: readonly string[];
   /** Largest request body accepted, in bytes; every seed body is far below 4 KiB. */
   readonly bodyLimitBytes: number;
+  /** Longest path parameter accepted, in bytes as sent (percent-encoded); past it 414. */
+  readonly pathParamLengthMax: number;
+  /** Requests allowed per merchant (ext-orders, wallet-token minting, seamless callbacks). */
+  readonly merchantRateLimit: RateLimit;
+  /** Requests allowed per source IP to /oauth/token, and failed authentications per source IP. */
+  readonly sourceIpRateLimit: RateLimit;
+  /** Rate-limit buckets kept in memory per kind; the least recently used is forgotten past this. */
+  readonly rateLimitKeysMax: number;
   readonly resultsConsumer: BatchConsumerSettings;
 }
 
@@ -51,6 +60,23 @@ export function gatewayConfigFromEnv(): GatewayConfig {
     accessTokenTtlSeconds: 3600,
     currencies: (process.env['CURRENCIES'] ?? 'USDT,USDC,BTC,ETH,USD').split(','),
     bodyLimitBytes: 64 * 1024,
+    // A 128-code-point extRequestId percent-encodes to at most 128 * 12 bytes (4-byte UTF-8, each byte %XX);
+    // Fastify's default of 100 refused valid ids longer than 100 ASCII characters.
+    pathParamLengthMax: 128 * 12,
+    merchantRateLimit: {
+      // Generous: a game engine's peak is bursts of bets; bench:intake offers 1,000 req/s from one merchant
+      // and a 2-core gateway serves a few thousand, so the limit only stops a runaway client, not real load.
+      perSecond: envNumber('RATE_LIMIT_MERCHANT_PER_SECOND', 5000),
+      burst: envNumber('RATE_LIMIT_MERCHANT_BURST', 10000),
+    },
+    sourceIpRateLimit: {
+      // /oauth/token runs scrypt (tens of ms of CPU) per attempt and a client needs a token an hour:
+      // a few per second per address is plenty, and it bounds both CPU burnt and secrets guessed.
+      perSecond: envNumber('RATE_LIMIT_IP_PER_SECOND', 20),
+      burst: envNumber('RATE_LIMIT_IP_BURST', 100),
+    },
+    // 100,000 buckets are a few MB; an attacker rotating addresses only evicts idle buckets.
+    rateLimitKeysMax: 100000,
     resultsConsumer: {
       // Each instance reads every result and answers the requests it holds, so each needs its own group.
       groupId: `gateway-${instanceId}`,
@@ -64,4 +90,13 @@ export function gatewayConfigFromEnv(): GatewayConfig {
       partitionsConsumedConcurrently: 6,
     },
   };
+}
+
+/** A positive number from the environment, or the default; a typo fails the start rather than disabling a limit. */
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
+  return value;
 }

@@ -10,6 +10,7 @@ import { SettleOrdersController } from './ext-orders/settle-orders/settle-orders
 import { QueryOrderController } from './ext-orders/query-order/query-order.controller';
 import { gatewayConfigFromEnv } from './gateway.config';
 import { HealthController } from './health/health.controller';
+import { RateLimiter } from './http/rate-limiter.service';
 import { OpenApiController } from './openapi/openapi.controller';
 import { LedgerClient } from './ledger-client/ledger.client';
 import { LedgerQueryClient } from './ledger-client/ledger-query.client';
@@ -35,7 +36,7 @@ import { kafkaProvider } from './messaging.providers';
     OpenTradeController,
     CloseTradeController,
   ],
-  providers: [{ provide: GATEWAY_CONFIG, useFactory: gatewayConfigFromEnv }, dataSourceProvider, kafkaProvider, AuthService, LedgerClient, LedgerQueryClient, WalletTokenService],
+  providers: [{ provide: GATEWAY_CONFIG, useFactory: gatewayConfigFromEnv }, dataSourceProvider, kafkaProvider, AuthService, RateLimiter, LedgerClient, LedgerQueryClient, WalletTokenService],
 })
 export class GatewayModule implements OnApplicationShutdown {
   constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}

@@ -5,13 +5,17 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { stopTelemetry } from '@settlement/telemetry';
 import { GatewayModule } from './gateway.module';
 import { gatewayConfigFromEnv } from './gateway.config';
+import { EdgeExceptionFilter, RouteTable, frameworkErrors } from './http/edge-errors';
 import { registerRawBodyParsers } from './http/raw-body';
 
 async function bootstrap(): Promise<void> {
   const config = gatewayConfigFromEnv();
-  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes });
+  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, routerOptions: { maxParamLength: config.pathParamLengthMax }, frameworkErrors });
+  const routes = new RouteTable();
+  routes.collectFrom(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, { bodyParser: false });
   registerRawBodyParsers(app.getHttpAdapter().getInstance());
+  app.useGlobalFilters(new EdgeExceptionFilter(routes));
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   process.on('beforeExit', () => void stopTelemetry());

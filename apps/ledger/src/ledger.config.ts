@@ -8,6 +8,8 @@ export const LEDGER_SCHEMA = 'ledger';
 export interface LedgerConfig {
   /** HTTP port for health and queries. */
   readonly port: number;
+  /** Longest path parameter of the query API, in bytes as sent (percent-encoded). */
+  readonly queryParamLengthMax: number;
   readonly consumer: BatchConsumerSettings;
   readonly relay: OutboxRelaySettings;
   /** Postgres connections: one per concurrently applied partition, plus the relay, plus queries. */
@@ -18,6 +20,9 @@ export function ledgerConfigFromEnv(): LedgerConfig {
   const partitionsConsumedConcurrently = 3;
   return {
     port: Number(process.env['PORT'] ?? 3001),
+    // Command ids hold a prefix, a merchant id (40) and a caller's 128-code-point id, each code point up to
+    // 12 bytes percent-encoded; Fastify's default of 100 answered 414 for valid long ids (the gateway then 500).
+    queryParamLengthMax: 2048,
     consumer: {
       groupId: 'ledger',
       topics: [TOPICS.ledgerCommands.name],

@@ -7,9 +7,10 @@ import { LedgerModule } from './ledger.module';
 import { ledgerConfigFromEnv } from './ledger.config';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(LedgerModule, new FastifyAdapter(), { bufferLogs: false });
+  const config = ledgerConfigFromEnv();
+  const app = await NestFactory.create<NestFastifyApplication>(LedgerModule, new FastifyAdapter({ routerOptions: { maxParamLength: config.queryParamLengthMax } }), { bufferLogs: false });
   app.enableShutdownHooks();
-  await app.listen(ledgerConfigFromEnv().port, process.env['HOST'] ?? '127.0.0.1');
+  await app.listen(config.port, process.env['HOST'] ?? '127.0.0.1');
   process.on('beforeExit', () => void stopTelemetry());
 }
 

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Headers, HttpException, Inject, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpException, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseAmount, formatAmount } from '@settlement/money';
 import { AuthService } from '../auth/auth.service';
 import { GATEWAY_CONFIG } from '../database/database.providers';
 import type { GatewayConfig } from '../gateway.config';
+import { identifierProblem } from '../http/identifier';
+import { RateLimiter } from '../http/rate-limiter.service';
 import { LedgerClient, requestHash } from '../ledger-client/ledger.client';
 
 /** Identifiers admins may choose for merchants: short, URL- and key-safe. */
@@ -20,17 +22,19 @@ export class AdminController {
   constructor(
     private readonly auth: AuthService,
     private readonly ledger: LedgerClient,
+    private readonly limiter: RateLimiter,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   /** Creates a merchant and its first OAuth client secret (shown once). */
   @Post('merchants')
-  async createMerchant(@Headers('authorization') authorization: string | undefined, @Body() raw: unknown, @Res() reply: FastifyReply): Promise<void> {
-    this.requireAdmin(authorization);
+  async createMerchant(@Req() request: FastifyRequest, @Body() raw: unknown, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(request, reply);
     const body = parseObject(raw);
     const merchantId = body['merchantId'];
     if (typeof merchantId !== 'string' || !merchantIdPattern.test(merchantId)) throw adminError(400, 'INVALID_MERCHANT_ID', `merchantId must match ${merchantIdPattern}`);
-    const name = typeof body['name'] === 'string' && body['name'] !== '' ? body['name'] : merchantId;
+    if (body['name'] !== undefined && identifierProblem(body['name']) !== null) throw adminError(400, 'INVALID_FIELD', `name ${identifierProblem(body['name'])}`);
+    const name = (body['name'] as string | undefined) ?? merchantId;
     const created = await this.auth.createMerchant(merchantId, name);
     if (created === 'EXISTS') throw adminError(409, 'MERCHANT_EXISTS', `merchant ${merchantId} exists; rotate its secret instead`);
     await reply.status(201).send(created);
@@ -38,8 +42,9 @@ export class AdminController {
 
   /** Issues an additional client secret; the two newest stay valid so clients can rotate. */
   @Post('merchants/:merchantId/secrets')
-  async rotateSecret(@Headers('authorization') authorization: string | undefined, @Param('merchantId') merchantId: string, @Res() reply: FastifyReply): Promise<void> {
-    this.requireAdmin(authorization);
+  async rotateSecret(@Req() request: FastifyRequest, @Param('merchantId') merchantId: string, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(request, reply);
+    if (!merchantIdPattern.test(merchantId)) throw adminError(404, 'MERCHANT_NOT_FOUND', 'no merchant has such an id');
     const rotated = await this.auth.rotateSecret(merchantId);
     if (rotated === 'NOT_FOUND') throw adminError(404, 'MERCHANT_NOT_FOUND', merchantId);
     await reply.status(201).send(rotated);
@@ -47,8 +52,9 @@ export class AdminController {
 
   /** Replaces the merchant's seamless-wallet secret (the key of request digests); shown once. */
   @Post('merchants/:merchantId/wallet-secret')
-  async rotateWalletSecret(@Headers('authorization') authorization: string | undefined, @Param('merchantId') merchantId: string, @Res() reply: FastifyReply): Promise<void> {
-    this.requireAdmin(authorization);
+  async rotateWalletSecret(@Req() request: FastifyRequest, @Param('merchantId') merchantId: string, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(request, reply);
+    if (!merchantIdPattern.test(merchantId)) throw adminError(404, 'MERCHANT_NOT_FOUND', 'no merchant has such an id');
     const rotated = await this.auth.rotateWalletSecret(merchantId);
     if (rotated === 'NOT_FOUND') throw adminError(404, 'MERCHANT_NOT_FOUND', merchantId);
     await reply.status(201).send(rotated);
@@ -59,12 +65,13 @@ export class AdminController {
    * wallet if needed. Idempotent by `reference`.
    */
   @Post('wallets/fund')
-  async fund(@Headers('authorization') authorization: string | undefined, @Body() raw: unknown, @Res() reply: FastifyReply): Promise<void> {
-    this.requireAdmin(authorization);
+  async fund(@Req() request: FastifyRequest, @Body() raw: unknown, @Res() reply: FastifyReply): Promise<void> {
+    this.requireAdmin(request, reply);
     const body = parseObject(raw);
     const { merchantId, username, currency, reference } = body;
     for (const [field, value] of Object.entries({ merchantId, username, currency, reference })) {
-      if (typeof value !== 'string' || value === '') throw adminError(400, 'INVALID_FIELD', `${field} must be a non-empty string`);
+      const problem = identifierProblem(value);
+      if (problem !== null) throw adminError(400, 'INVALID_FIELD', `${field} ${problem}`);
     }
     if (!this.config.currencies.includes(currency as string)) throw adminError(400, 'UNKNOWN_CURRENCY', String(currency));
     const amount = parseAmount(body['amount'], 'positive');
@@ -82,10 +89,17 @@ export class AdminController {
     await reply.status(200).send({ status: result.status, transactionRef: result.transactionRef, balances: result.balances });
   }
 
-  private requireAdmin(authorization: string | undefined): void {
+  /** A wrong admin token counts against the source IP's limit (429 once used up); operators with the right one are not limited. */
+  private requireAdmin(request: FastifyRequest, reply: FastifyReply): void {
     const expected = Buffer.from(`Bearer ${this.config.adminToken}`);
-    const actual = Buffer.from(authorization ?? '');
-    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw adminError(401, 'UNAUTHORIZED', 'admin token required');
+    const actual = Buffer.from(request.headers.authorization ?? '');
+    if (actual.length === expected.length && timingSafeEqual(actual, expected)) return;
+    const decision = this.limiter.sourceIp(request);
+    if (!decision.allowed) {
+      void reply.header('retry-after', String(decision.retryAfterSeconds));
+      throw adminError(429, 'RATE_LIMITED', 'too many requests; retry after Retry-After seconds');
+    }
+    throw adminError(401, 'UNAUTHORIZED', 'admin token required');
   }
 }
 

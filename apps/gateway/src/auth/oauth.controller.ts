@@ -1,5 +1,6 @@
-import { Controller, Headers, HttpCode, Post, Body } from '@nestjs/common';
-import { HttpException } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpException, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimiter } from '../http/rate-limiter.service';
 import { AuthService, type IssuedToken } from './auth.service';
 
 /** RFC 6749 error answer. */
@@ -14,11 +15,21 @@ function oauthError(status: number, error: string, description: string): HttpExc
  */
 @Controller('oauth')
 export class OAuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly limiter: RateLimiter,
+  ) {}
 
+  /** Every attempt counts against the source IP: each runs scrypt, and secrets must not be guessable at speed. */
   @Post('token')
   @HttpCode(200)
-  async token(@Body() rawBody: unknown, @Headers('authorization') authorization?: string): Promise<IssuedToken> {
+  async token(@Body() rawBody: unknown, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<IssuedToken> {
+    const decision = this.limiter.sourceIp(request);
+    if (!decision.allowed) {
+      void reply.header('retry-after', String(decision.retryAfterSeconds));
+      throw oauthError(429, 'rate_limited', 'too many token requests from this address; retry after Retry-After seconds');
+    }
+    const authorization = request.headers.authorization;
     const fields = parseTokenRequest(rawBody);
     if (fields === null) throw oauthError(400, 'invalid_request', 'body must be form-encoded or JSON');
     if (fields['grant_type'] !== 'client_credentials') throw oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported');

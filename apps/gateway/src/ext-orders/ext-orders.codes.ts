@@ -22,6 +22,12 @@ export const EXT_ORDER_CODES = {
   HOLD_EXCEEDED: { status: 400, code: 11000108, msg: 'Cancel amount exceeds what the order still holds' },
   NEGATIVE_PAYOUT: { status: 400, code: 11000109, msg: 'totalOrderAmount + pnlAmount must not be negative' },
   UNAUTHORIZED: { status: 401, code: 11000401, msg: 'Missing, invalid or expired bearer token' },
+  NOT_FOUND: { status: 404, code: 11000404, msg: 'No such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, code: 11000405, msg: 'Method not allowed' },
+  BODY_TOO_LARGE: { status: 413, code: 11000413, msg: 'Request body too large' },
+  URI_TOO_LONG: { status: 414, code: 11000414, msg: 'Request URI too long' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 11000415, msg: 'Content-Type must be application/json' },
+  RATE_LIMITED: { status: 429, code: 11000429, msg: 'Too many requests; retry after Retry-After seconds' },
 } as const;
 
 export type ExtOrderCode = (typeof EXT_ORDER_CODES)[keyof typeof EXT_ORDER_CODES];
@@ -64,6 +70,8 @@ export class ExtOrderError extends Error {
   constructor(
     readonly answer: ExtOrderCode,
     readonly detail?: string,
+    /** Sent as Retry-After with RATE_LIMITED. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail ?? answer.msg);
   }

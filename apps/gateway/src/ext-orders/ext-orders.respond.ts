@@ -22,6 +22,7 @@ export async function sendOutcome(reply: FastifyReply, outcome: CommandOutcome, 
 /** Maps anything thrown in an ext-orders handler to the seed's envelope; unexpected errors are the seed's DB Exception. */
 export async function sendError(reply: FastifyReply, error: unknown, logger: Logger): Promise<void> {
   if (error instanceof ExtOrderError) {
+    if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
     await reply.status(error.answer.status).send(envelope(error.answer, null, error.detail));
     return;
   }

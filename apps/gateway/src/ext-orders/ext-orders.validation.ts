@@ -1,8 +1,6 @@
 import { formatAmount, parseAmount, type AmountSign } from '@settlement/money';
+import { identifierProblem } from '../http/identifier';
 import { EXT_ORDER_CODES, ExtOrderError } from './ext-orders.codes';
-
-/** Longest identifier accepted in extRequestId, username and extRefId. */
-const identifierLengthMax = 128;
 
 /** Parses a raw body as a JSON object, or throws the protocol's malformed-JSON error. */
 export function parseJsonObject(raw: unknown): Record<string, unknown> {
@@ -28,11 +26,9 @@ export function rejectUnknownFields(body: Record<string, unknown>, allowed: read
 
 export function requiredIdentifier(body: Record<string, unknown>, field: string): string {
   const value = body[field];
-  if (typeof value !== 'string' || value.length === 0) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} must be a non-empty string`);
-  if (value.length > identifierLengthMax) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} is longer than ${identifierLengthMax}`);
-  // Control characters would end up in logs and keys; nothing legitimate needs them.
-  if (hasControlCharacter(value)) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} has control characters`);
-  return value;
+  const problem = identifierProblem(value);
+  if (problem !== null) throw new ExtOrderError(EXT_ORDER_CODES.INVALID_FIELD, `${field} ${problem}`);
+  return value as string;
 }
 
 export function optionalIdentifier(body: Record<string, unknown>, field: string): string | undefined {
@@ -62,14 +58,6 @@ export function knownCurrency(body: Record<string, unknown>, currencies: readonl
   const currency = requiredIdentifier(body, 'currency');
   if (!currencies.includes(currency)) throw new ExtOrderError(EXT_ORDER_CODES.UNKNOWN_CURRENCY, currency);
   return currency;
-}
-
-function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
 }
 
 /** Fields of the seed's create and cancel bodies (the two have the same shape). */

@@ -3,7 +3,8 @@ import { cancelFields } from '../ext-orders/cancel-order/cancel-order.controller
 import { createFields } from '../ext-orders/create-order/create-order.controller';
 import { settleFields } from '../ext-orders/settle-orders/settle-orders.controller';
 import { EXT_ORDERS_BASE } from '../ext-orders/ext-orders.auth';
-import { SEAMLESS_BASE, SEAMLESS_ERRORS } from '../seamless/seamless.protocol';
+import { IDENTIFIER_LENGTH_MAX } from '../http/identifier';
+import { SEAMLESS_BASE, SEAMLESS_ERRORS, type SeamlessErrorCode } from '../seamless/seamless.protocol';
 
 /**
  * The OpenAPI documents of both game-engine dialects, built from the same
@@ -14,23 +15,34 @@ import { SEAMLESS_BASE, SEAMLESS_ERRORS } from '../seamless/seamless.protocol';
 
 type Schema = Record<string, unknown>;
 
-const identifier: Schema = { type: 'string', minLength: 1, maxLength: 128, description: 'No control characters.' };
+/** The currencies offered by default (`CURRENCIES`); the served documents list the running gateway's. */
+export const DEFAULT_CURRENCIES: readonly string[] = ['USDT', 'USDC', 'BTC', 'ETH', 'USD'];
+
+const identifier: Schema = { type: 'string', minLength: 1, maxLength: IDENTIFIER_LENGTH_MAX, pattern: '^[^\\u0000-\\u001f\\u007f]*$', description: 'No control characters.' };
 const decimal = (description: string, pattern: string): Schema => ({ type: 'string', pattern, description, examples: ['100.0'] });
-const positiveAmount = decimal('Positive decimal string: at most 14 integer digits and 8 decimals, ASCII digits, no exponent or sign.', '^[0-9]{1,14}(\\.[0-9]{1,8})?$');
+
+// The amount grammar of libs/money parseAmount: ASCII digits, leading zeros free, at most 14 significant integer
+// digits and 8 decimals, no exponent, no '+', no '-0'. JSON Schema regexes have no lookahead in every tool, so
+// "at least one non-zero digit" is spelled out: a non-zero integer part, or a zero one with a non-zero decimal.
+const nonZeroFraction = Array.from({ length: 8 }, (_, zeros) => `0{${zeros}}[1-9][0-9]{0,${7 - zeros}}`).join('|');
+const positiveBody = `0*(?:[1-9][0-9]{0,13}(?:\\.[0-9]{1,8})?|0\\.(?:${nonZeroFraction}))`;
+const nonNegativeBody = '0*[0-9]{1,14}(?:\\.[0-9]{1,8})?';
+const positiveAmount = decimal('Positive decimal string: at most 14 integer digits and 8 decimals, ASCII digits, no exponent or sign.', `^${positiveBody}$`);
+const nonNegativeAmount = decimal('Non-negative decimal string: at most 14 integer digits and 8 decimals, ASCII digits, no exponent or sign.', `^${nonNegativeBody}$`);
 const zeroAmount = decimal('Must be zero in phase 1 ("0", "0.0", ...); absent means zero.', '^0+(\\.0{1,8})?$');
-const signedAmount = decimal('Decimal string, may be negative; at most 14 integer digits and 8 decimals.', '^-?[0-9]{1,14}(\\.[0-9]{1,8})?$');
+const signedAmount = decimal('Decimal string, may be negative (not "-0"); at most 14 integer digits and 8 decimals.', `^(?:-${positiveBody}|${nonNegativeBody})$`);
 
 const EXT_FIELD_SCHEMAS: Record<string, Schema> = {
   extRequestId: { ...identifier, description: 'Unique per merchant across create, cancel and settlement; the idempotency key.' },
   username: identifier,
-  currency: { type: 'string', examples: ['USDT'] },
   amount: positiveAmount,
   bonusAmount: zeroAmount,
-  totalOrderAmount: { ...positiveAmount, pattern: '^[0-9]{1,14}(\\.[0-9]{1,8})?$', description: 'Non-negative decimal string.' },
+  totalOrderAmount: nonNegativeAmount,
   totalOrderBonusAmount: zeroAmount,
   pnlAmount: signedAmount,
   pnlBonusAmount: zeroAmount,
-  extRefId: { ...identifier, description: 'Optional. On cancel: the extRequestId of the create whose hold to release.' },
+  // null is read as absent, as the query answers extRefId: null for a request sent without one.
+  extRefId: { ...identifier, type: ['string', 'null'], description: 'Optional (null means absent). On cancel: the extRequestId of the create whose hold to release.' },
 };
 
 const REQUIRED: Record<string, readonly string[]> = {
@@ -39,12 +51,13 @@ const REQUIRED: Record<string, readonly string[]> = {
   settlement: ['extRequestId', 'username', 'currency', 'totalOrderAmount', 'pnlAmount'],
 };
 
-function requestSchema(fields: readonly string[], op: string): Schema {
+function requestSchema(fields: readonly string[], op: string, currencies: readonly string[]): Schema {
+  const currency = { type: 'string', enum: [...currencies], examples: ['USDT'] };
   return {
     type: 'object',
     additionalProperties: false,
     required: [...REQUIRED[op]],
-    properties: Object.fromEntries(fields.map((f) => [f, EXT_FIELD_SCHEMAS[f]])),
+    properties: Object.fromEntries(fields.map((f) => [f, f === 'currency' ? currency : EXT_FIELD_SCHEMAS[f]])),
   };
 }
 
@@ -65,16 +78,21 @@ function envelopeSchema(data: Schema): Schema {
 /** Responses by HTTP status, each listing the codes that status carries. */
 function extResponses(codes: readonly (keyof typeof EXT_ORDER_CODES)[], success: Schema): Record<string, Schema> {
   const byStatus = new Map<number, string[]>();
+  const codesByStatus = new Map<number, number[]>();
   for (const name of codes) {
     const c = EXT_ORDER_CODES[name];
     byStatus.set(c.status, [...(byStatus.get(c.status) ?? []), `${c.code} ${c.msg}`]);
+    codesByStatus.set(c.status, [...(codesByStatus.get(c.status) ?? []), c.code]);
   }
   const responses: Record<string, Schema> = {};
   for (const [status, lines] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     const schema = status === 200 ? { $ref: '#/components/schemas/SuccessEnvelope' } : { $ref: '#/components/schemas/ErrorEnvelope' };
+    // Each status lists exactly the codes it carries, so a code under the wrong status fails validation.
+    const codes = codesByStatus.get(status) ?? [];
     responses[String(status)] = {
       description: lines.join('; '),
-      content: { 'application/json': { schema: status === 200 ? { allOf: [schema, { properties: { data: success } }] } : schema } },
+      ...(status === 429 ? { headers: { 'Retry-After': { required: true, description: 'Seconds until a request is allowed again.', schema: { type: 'string', pattern: '^[0-9]+$' } } } } : {}),
+      content: { 'application/json': { schema: { allOf: [schema, { properties: { code: { enum: codes }, ...(status === 200 ? { data: success } : {}) } }] } } },
     };
   }
   return responses;
@@ -82,10 +100,10 @@ function extResponses(codes: readonly (keyof typeof EXT_ORDER_CODES)[], success:
 
 const WRITE_CODES = [
   'SUCCESS', 'MALFORMED_JSON', 'INVALID_FIELD', 'INVALID_AMOUNT', 'BONUS_NOT_SUPPORTED', 'UNKNOWN_CURRENCY',
-  'IDEMPOTENCY_CONFLICT', 'RESULT_UNKNOWN', 'UNAUTHORIZED', 'USER_WALLET_NOT_FOUND', 'DB_EXCEPTION',
+  'IDEMPOTENCY_CONFLICT', 'RESULT_UNKNOWN', 'UNAUTHORIZED', 'USER_WALLET_NOT_FOUND', 'DB_EXCEPTION', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED',
 ] as const satisfies readonly (keyof typeof EXT_ORDER_CODES)[];
 
-export function extOrdersOpenApi(): Schema {
+export function extOrdersOpenApi(currencies: readonly string[] = DEFAULT_CURRENCIES): Schema {
   const base = `/${EXT_ORDERS_BASE}`;
   const orderCase: Schema = {
     type: 'object',
@@ -113,13 +131,13 @@ export function extOrdersOpenApi(): Schema {
     security: [{ bearer: [] }],
     paths: {
       [`${base}/create`]: {
-        put: { operationId: 'createOrder', summary: 'Hold a stake', requestBody: body(requestSchema(createFields, 'create')), responses: extResponses([...WRITE_CODES, 'INSUFFICIENT_BALANCE'], { type: 'null' }) },
+        put: { operationId: 'createOrder', summary: 'Hold a stake', requestBody: body(requestSchema(createFields, 'create', currencies)), responses: extResponses([...WRITE_CODES, 'INSUFFICIENT_BALANCE'], { type: 'null' }) },
       },
       [`${base}/cancel`]: {
         put: {
           operationId: 'cancelOrder',
           summary: 'Release a stake',
-          requestBody: body(requestSchema(cancelFields, 'cancel')),
+          requestBody: body(requestSchema(cancelFields, 'cancel', currencies)),
           responses: extResponses([...WRITE_CODES, 'ORDER_NOT_FOUND', 'HOLD_EXCEEDED', 'INSUFFICIENT_BALANCE'], { type: 'null' }),
         },
       },
@@ -127,7 +145,7 @@ export function extOrdersOpenApi(): Schema {
         post: {
           operationId: 'settleOrders',
           summary: 'Settle profit or loss of several orders',
-          requestBody: body(requestSchema(settleFields, 'settlement')),
+          requestBody: body(requestSchema(settleFields, 'settlement', currencies)),
           responses: extResponses([...WRITE_CODES, 'INSUFFICIENT_BALANCE', 'NEGATIVE_PAYOUT'], {
             type: 'object', required: ['transactionRef'], properties: { transactionRef: { type: 'string' } },
           }),
@@ -138,7 +156,7 @@ export function extOrdersOpenApi(): Schema {
           operationId: 'queryOrder',
           summary: 'Query a request by extRequestId',
           parameters: [{ name: 'extRequestId', in: 'path', required: true, schema: identifier }],
-          responses: extResponses(['SUCCESS', 'UNAUTHORIZED', 'DB_EXCEPTION'], { oneOf: [orderCase, settleCase, { type: 'null' }] }),
+          responses: extResponses(['SUCCESS', 'INVALID_FIELD', 'UNAUTHORIZED', 'METHOD_NOT_ALLOWED', 'URI_TOO_LONG', 'RATE_LIMITED', 'DB_EXCEPTION'], { oneOf: [orderCase, settleCase, { type: 'null' }] }),
         },
       },
     },
@@ -155,24 +173,30 @@ export function extOrdersOpenApi(): Schema {
   };
 }
 
-export function seamlessOpenApi(): Schema {
+export function seamlessOpenApi(currencies: readonly string[] = DEFAULT_CURRENCIES): Schema {
   const base = `/${SEAMLESS_BASE}`;
-  const amount = { type: 'string', pattern: '^[0-9]{1,14}(\\.[0-9]{1,8})?$' };
   const hash = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Hex HMAC-SHA256 of the canonical JSON of the body without hash, keyed by the wallet secret (docs/api/seamless-wallet.md).' };
-  const common = { token: { type: 'string' }, amount, currency: { type: 'string' }, hash };
-  const trade = { ...common, externalTradeType: { type: 'string', minLength: 1, maxLength: 128 }, externalTradeId: { type: 'string', minLength: 1, maxLength: 128 } };
-  const errorCodes = Object.keys(SEAMLESS_ERRORS);
-  const responses = (codes: readonly (keyof typeof SEAMLESS_ERRORS)[]) => {
-    const out: Record<string, Schema> = { '200': { description: 'The balance after the action.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Balance' } } } } };
+  const currency = { type: 'string', enum: [...currencies], description: "Must be the wallet token's currency." };
+  const token = { ...identifier, description: 'Wallet access token from POST /seamless/v1/tokens.' };
+  const common = { token, currency, hash };
+  const trade = { ...common, externalTradeType: identifier, externalTradeId: identifier };
+  const json = (schema: Schema) => ({ 'application/json': { schema } });
+  const errorSchema = (codes: readonly string[]) => ({ allOf: [{ $ref: '#/components/schemas/Error' }, { properties: { code: { enum: [...codes] } } }] });
+  const retryAfter = { 'Retry-After': { required: true, description: 'Seconds until a request is allowed again.', schema: { type: 'string', pattern: '^[0-9]+$' } } };
+  /** Error responses by HTTP status, each listing exactly the codes it carries. */
+  const errors = (codes: readonly SeamlessErrorCode[]) => {
+    const out: Record<string, Schema> = {};
     const byStatus = new Map<number, string[]>();
     for (const c of codes) byStatus.set(SEAMLESS_ERRORS[c].http, [...(byStatus.get(SEAMLESS_ERRORS[c].http) ?? []), c]);
     for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
-      out[String(status)] = { description: list.join(', '), content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      out[String(status)] = { description: list.join(', '), ...(status === 429 ? { headers: retryAfter } : {}), content: json(errorSchema(list)) };
     }
     return out;
   };
-  const walletCodes = ['INVALID_REQUEST', 'INVALID_TOKEN', 'INVALID_HASH', 'TOKEN_EXPIRED', 'WALLET_NOT_FOUND', 'RESULT_UNKNOWN', 'INTERNAL_ERROR'] as const;
-  const body = (properties: Schema, required: string[]) => ({ required: true, content: { 'application/json': { schema: { type: 'object', required, properties } } } });
+  const balance = { '200': { description: 'The balance after the action.', content: json({ $ref: '#/components/schemas/Balance' }) } };
+  const edgeCodes = ['BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED'] as const;
+  const walletCodes = ['INVALID_REQUEST', 'INVALID_TOKEN', 'INVALID_HASH', 'TOKEN_EXPIRED', 'WALLET_NOT_FOUND', 'RESULT_UNKNOWN', 'INTERNAL_ERROR', ...edgeCodes] as const;
+  const body = (properties: Schema, required: string[]) => ({ required: true, content: json({ type: 'object', required, properties }) });
   return {
     openapi: '3.1.0',
     info: { title: 'Seamless wallet callbacks', version: '1.0.0', description: 'Seed 003. Digest recipe and error table: docs/api/seamless-wallet.md.' },
@@ -183,23 +207,38 @@ export function seamlessOpenApi(): Schema {
           operationId: 'mintWalletToken',
           summary: 'Mint a wallet access token for a user and currency (merchant bearer token)',
           security: [{ bearer: [] }],
-          requestBody: body({ username: { type: 'string' }, currency: { type: 'string' }, ttlSeconds: { type: 'integer', minimum: 1, maximum: 86400 } }, ['username', 'currency']),
+          requestBody: body({ username: identifier, currency: { type: 'string', enum: [...currencies] }, ttlSeconds: { type: 'integer', minimum: 1, maximum: 86400 } }, ['username', 'currency']),
           responses: {
-            '201': { description: 'Minted.', content: { 'application/json': { schema: { type: 'object', properties: { token: { type: 'string' }, expiresAt: { type: 'string' }, username: { type: 'string' }, currency: { type: 'string' } } } } } },
-            '400': { description: 'INVALID_REQUEST', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-            '401': { description: 'INVALID_TOKEN', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            '201': {
+              description: 'Minted.',
+              content: json({ type: 'object', required: ['token', 'expiresAt', 'username', 'currency'], properties: { token: { type: 'string' }, expiresAt: { type: 'string' }, username: { type: 'string' }, currency: { type: 'string' } } }),
+            },
+            ...errors(['INVALID_REQUEST', 'INVALID_TOKEN', 'INTERNAL_ERROR', ...edgeCodes]),
           },
         },
       },
-      [`${base}/getbalance`]: { post: { operationId: 'getBalance', requestBody: body(common, ['token', 'currency', 'hash']), responses: responses(walletCodes) } },
+      [`${base}/getbalance`]: {
+        post: {
+          operationId: 'getBalance',
+          requestBody: body({ ...common, amount: { ...nonNegativeAmount, description: 'Informational (the amount the trade needs); validated when sent.' } }, ['token', 'currency', 'hash']),
+          responses: { ...balance, ...errors(walletCodes) },
+        },
+      },
       [`${base}/opentrade`]: {
-        post: { operationId: 'openTrade', requestBody: body(trade, ['token', 'amount', 'currency', 'externalTradeType', 'externalTradeId', 'hash']), responses: responses([...walletCodes, 'INSUFFICIENT_FUNDS', 'DUPLICATE_TRADE']) },
+        post: {
+          operationId: 'openTrade',
+          requestBody: body({ ...trade, amount: positiveAmount }, ['token', 'amount', 'currency', 'externalTradeType', 'externalTradeId', 'hash']),
+          responses: { ...balance, ...errors([...walletCodes, 'INSUFFICIENT_FUNDS', 'DUPLICATE_TRADE']) },
+        },
       },
       [`${base}/closetrade`]: {
         post: {
           operationId: 'closeTrade',
-          requestBody: body({ ...trade, data: { type: 'object', description: 'More data about the trade; stored with it.' } }, ['token', 'amount', 'currency', 'externalTradeType', 'externalTradeId', 'hash']),
-          responses: responses([...walletCodes, 'UNKNOWN_TRADE', 'TRADE_ALREADY_CLOSED', 'DUPLICATE_TRADE']),
+          requestBody: body(
+            { ...trade, amount: { ...nonNegativeAmount, description: 'The win amount: 0 a loss, the stake at the money, stake plus payout in the money.' }, data: { type: 'object', description: 'More data about the trade (at most 16 KiB); stored with it.' } },
+            ['token', 'amount', 'currency', 'externalTradeType', 'externalTradeId', 'hash'],
+          ),
+          responses: { ...balance, ...errors([...walletCodes, 'UNKNOWN_TRADE', 'TRADE_ALREADY_CLOSED', 'DUPLICATE_TRADE']) },
         },
       },
     },
@@ -207,7 +246,7 @@ export function seamlessOpenApi(): Schema {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         Balance: { type: 'object', required: ['balance', 'currency', 'status'], properties: { balance: { type: 'string' }, currency: { type: 'string' }, status: { const: 'Ok' } } },
-        Error: { type: 'object', required: ['status', 'code', 'message'], properties: { status: { const: 'Error' }, code: { enum: errorCodes }, message: { type: 'string' } } },
+        Error: { type: 'object', required: ['status', 'code', 'message'], properties: { status: { const: 'Error' }, code: { enum: Object.keys(SEAMLESS_ERRORS) }, message: { type: 'string' } } },
       },
     },
   };

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { LedgerRejection } from '@settlement/contracts';
 import { Decimal } from '@settlement/money';
+import { identifierProblem } from '../http/identifier';
 
 /** Base path of the seamless-wallet callbacks (seed 003 gives no path; docs/api/seamless-wallet.md). */
 export const SEAMLESS_BASE = 'seamless/v1';
@@ -22,6 +23,12 @@ export const SEAMLESS_ERRORS = {
   DUPLICATE_TRADE: { http: 409, message: 'externalTradeId already used with a different amount' },
   RESULT_UNKNOWN: { http: 504, message: 'Result not known yet; retry the same request' },
   INTERNAL_ERROR: { http: 500, message: 'Internal error' },
+  NOT_FOUND: { http: 404, message: 'No such endpoint' },
+  METHOD_NOT_ALLOWED: { http: 405, message: 'Method not allowed' },
+  BODY_TOO_LARGE: { http: 413, message: 'Request body too large' },
+  URI_TOO_LONG: { http: 414, message: 'Request URI too long' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'Content-Type must be application/json' },
+  RATE_LIMITED: { http: 429, message: 'Too many requests; retry after Retry-After seconds' },
 } as const;
 
 export type SeamlessErrorCode = keyof typeof SEAMLESS_ERRORS;
@@ -30,6 +37,8 @@ export class SeamlessError extends Error {
   constructor(
     readonly code: SeamlessErrorCode,
     readonly detail?: string,
+    /** Sent as Retry-After with RATE_LIMITED. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail ?? SEAMLESS_ERRORS[code].message);
   }
@@ -49,6 +58,7 @@ export const SEAMLESS_REJECTIONS: Record<LedgerRejection, SeamlessErrorCode> = {
 
 export async function sendSeamlessError(reply: FastifyReply, error: SeamlessError): Promise<void> {
   const { http, message } = SEAMLESS_ERRORS[error.code];
+  if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
   await reply.status(http).send({ status: 'Error', code: error.code, message: error.detail === undefined ? message : `${message}: ${error.detail}` });
 }
 
@@ -85,20 +95,41 @@ export function digestMatches(body: Record<string, unknown>, walletSecret: strin
   return timingSafeEqual(Buffer.from(given, 'hex'), Buffer.from(requestDigest(body, walletSecret), 'hex'));
 }
 
+/**
+ * Deepest nesting of objects and arrays accepted in a body. The seed's
+ * deepest is 2 (closetrade's data); canonicalJson recurses once per level, so
+ * without a bound a 64 KiB body of nested arrays would overflow the stack.
+ */
+const jsonDepthMax = 32;
+
 /** Parses a raw body as a JSON object or throws INVALID_REQUEST. */
 export function parseSeamlessBody(raw: unknown): Record<string, unknown> {
+  let parsed: unknown;
   try {
-    const parsed: unknown = typeof raw === 'string' ? JSON.parse(raw) : undefined;
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    parsed = typeof raw === 'string' ? JSON.parse(raw) : undefined;
   } catch {
-    // Falls through.
+    // Refused below.
   }
-  throw new SeamlessError('INVALID_REQUEST', 'body must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SeamlessError('INVALID_REQUEST', 'body must be a JSON object');
+  if (nestedDeeperThan(parsed, jsonDepthMax)) throw new SeamlessError('INVALID_REQUEST', `body nested deeper than ${jsonDepthMax} levels`);
+  return parsed as Record<string, unknown>;
 }
 
-/** A required non-empty string field of at most 128 characters. */
+/** Whether objects and arrays nest deeper than `max`; iterative, so it cannot overflow the stack itself. */
+function nestedDeeperThan(root: unknown, max: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value: root, depth: 1 }];
+  while (pending.length > 0) {
+    const { value, depth } = pending.pop() as { value: unknown; depth: number };
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(value)) pending.push({ value: child, depth: depth + 1 });
+  }
+  return false;
+}
+
+/** A required identifier: a non-empty string of at most 128 characters without control characters. */
 export function stringField(body: Record<string, unknown>, field: string): string {
-  const value = body[field];
-  if (typeof value !== 'string' || value === '' || value.length > 128) throw new SeamlessError('INVALID_REQUEST', `${field} must be a non-empty string`);
-  return value;
+  const problem = identifierProblem(body[field]);
+  if (problem !== null) throw new SeamlessError('INVALID_REQUEST', `${field} ${problem}`);
+  return body[field] as string;
 }

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { AuthService } from '../auth/auth.service';
 import { hashToken, newSecret } from '../auth/secrets';
 import { DATA_SOURCE, GATEWAY_CONFIG } from '../database/database.providers';
 import type { GatewayConfig } from '../gateway.config';
+import { RateLimiter } from '../http/rate-limiter.service';
 import { SeamlessError, digestMatches, stringField } from './seamless.protocol';
 
 /** Whose wallet a seamless call acts on, from its access token. */
@@ -32,6 +34,7 @@ export class WalletTokenService {
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly auth: AuthService,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /** Mints a token for one user and currency; only its hash is stored. */
@@ -51,18 +54,25 @@ export class WalletTokenService {
    * learns nothing about a token) and that the currency is the token's.
    * `closetrade` passes allowExpired: an open trade is closed even after expiry.
    */
-  async session(body: Record<string, unknown>, options: { allowExpired: boolean }): Promise<WalletSession> {
+  async session(body: Record<string, unknown>, request: FastifyRequest, options: { allowExpired: boolean }): Promise<WalletSession> {
     const token = stringField(body, 'token');
     const row = await this.lookup(hashToken(token));
-    if (row === null) throw new SeamlessError('INVALID_TOKEN');
+    if (row === null) throw this.refused(request, 'INVALID_TOKEN');
     const expired = row.expiresAtMs <= Date.now();
     const secret = await this.auth.walletSecret(row.merchant_id);
-    if (secret === null || !digestMatches(body, secret)) throw new SeamlessError('INVALID_HASH');
+    if (secret === null || !digestMatches(body, secret)) throw this.refused(request, 'INVALID_HASH');
+    const decision = this.limiter.merchant(row.merchant_id);
+    if (!decision.allowed) throw new SeamlessError('RATE_LIMITED', undefined, decision.retryAfterSeconds);
     if (expired && !options.allowExpired) throw new SeamlessError('TOKEN_EXPIRED');
-    if (body['currency'] !== undefined && body['currency'] !== row.currency) {
-      throw new SeamlessError('INVALID_REQUEST', `currency must be the token's currency ${row.currency}`);
-    }
+    // Every seed body carries currency; a call without one is refused rather than assumed to mean the token's.
+    if (body['currency'] !== row.currency) throw new SeamlessError('INVALID_REQUEST', `currency must be the token's currency ${row.currency}`);
     return { merchantId: row.merchant_id, username: row.username, currency: row.currency };
+  }
+
+  /** A failed authentication counts against the source IP; past its limit the answer is 429, not the reason. */
+  private refused(request: FastifyRequest, code: 'INVALID_TOKEN' | 'INVALID_HASH'): SeamlessError {
+    const decision = this.limiter.sourceIp(request);
+    return decision.allowed ? new SeamlessError(code) : new SeamlessError('RATE_LIMITED', undefined, decision.retryAfterSeconds);
   }
 
   /**

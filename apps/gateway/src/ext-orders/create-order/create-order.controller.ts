@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Body, Controller, Inject, Logger, Put, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../../auth/auth.service';
+import { RateLimiter } from '../../http/rate-limiter.service';
 import { GATEWAY_CONFIG } from '../../database/database.providers';
 import type { GatewayConfig } from '../../gateway.config';
 import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
@@ -19,6 +20,7 @@ export class CreateOrderController {
 
   constructor(
     private readonly auth: AuthService,
+    private readonly limiter: RateLimiter,
     private readonly ledger: LedgerClient,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
@@ -26,7 +28,7 @@ export class CreateOrderController {
   @Put('create')
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
     try {
-      const merchantId = await merchantOf(request, this.auth);
+      const merchantId = await merchantOf(request, this.auth, this.limiter);
       const { extRequestId, username, currency, amount, extRefId } = parseOrderRequest(raw, this.config.currencies);
 
       const commandId = `ext-orders:${merchantId}:${extRequestId}`;

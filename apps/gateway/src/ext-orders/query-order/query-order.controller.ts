@@ -2,10 +2,12 @@ import { Controller, Get, Logger, Param, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Decimal } from '@settlement/money';
 import { AuthService } from '../../auth/auth.service';
+import { RateLimiter } from '../../http/rate-limiter.service';
 import { LedgerQueryClient, type StoredCommand } from '../../ledger-client/ledger-query.client';
 import { EXT_ORDERS_BASE, merchantOf } from '../ext-orders.auth';
-import { EXT_ORDER_CODES, envelope } from '../ext-orders.codes';
+import { EXT_ORDER_CODES, ExtOrderError, envelope } from '../ext-orders.codes';
 import { sendError } from '../ext-orders.respond';
+import { requiredIdentifier } from '../ext-orders.validation';
 
 /**
  * GET /ext-orders/{extRequestId}: the seed's three cases. An order (create or
@@ -19,13 +21,22 @@ export class QueryOrderController {
 
   constructor(
     private readonly auth: AuthService,
+    private readonly limiter: RateLimiter,
     private readonly ledger: LedgerQueryClient,
   ) {}
 
   @Get(':extRequestId')
   async query(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('extRequestId') extRequestId: string): Promise<void> {
     try {
-      const merchantId = await merchantOf(request, this.auth);
+      // These paths are operations of their own: GET on them is the wrong method, not a query for an id so named.
+      const operation = OPERATION_METHODS[extRequestId];
+      if (operation !== undefined) {
+        void reply.header('allow', operation);
+        throw new ExtOrderError(EXT_ORDER_CODES.METHOD_NOT_ALLOWED, `GET; allowed: ${operation}`);
+      }
+      const merchantId = await merchantOf(request, this.auth, this.limiter);
+      // The same rules as the id was written with: a longer or control-character id can never have been stored.
+      requiredIdentifier({ extRequestId }, 'extRequestId');
       const stored = await this.ledger.command(`ext-orders:${merchantId}:${extRequestId}`);
       await reply.status(200).send(envelope(EXT_ORDER_CODES.SUCCESS, stored === null ? null : orderCase(extRequestId, stored)));
     } catch (error) {
@@ -33,6 +44,9 @@ export class QueryOrderController {
     }
   }
 }
+
+/** The operations beside the query under the same base path, with their methods. */
+const OPERATION_METHODS: Record<string, string> = { create: 'PUT', cancel: 'PUT', settlement: 'POST' };
 
 /** Amounts are stored canonically (8 decimals); the seed echoes them as decimal strings, so trailing zeros are dropped. */
 function plain(amount: unknown): string {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Body, Controller, HttpCode, Inject, Logger, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../../auth/auth.service';
+import { RateLimiter } from '../../http/rate-limiter.service';
 import { GATEWAY_CONFIG } from '../../database/database.providers';
 import type { GatewayConfig } from '../../gateway.config';
 import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
@@ -20,6 +21,7 @@ export class SettleOrdersController {
 
   constructor(
     private readonly auth: AuthService,
+    private readonly limiter: RateLimiter,
     private readonly ledger: LedgerClient,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
@@ -28,7 +30,7 @@ export class SettleOrdersController {
   @HttpCode(200)
   async settle(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
     try {
-      const merchantId = await merchantOf(request, this.auth);
+      const merchantId = await merchantOf(request, this.auth, this.limiter);
       const body = parseJsonObject(raw);
       rejectUnknownFields(body, settleFields);
       const extRequestId = requiredIdentifier(body, 'extRequestId');

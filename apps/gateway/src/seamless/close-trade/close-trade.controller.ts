@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, HttpCode, Logger, Post, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatAmount, parseAmount } from '@settlement/money';
 import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
 import { tradeOrderId } from '../open-trade/open-trade.controller';
@@ -27,15 +27,16 @@ export class CloseTradeController {
 
   @Post('closetrade')
   @HttpCode(200)
-  async closeTrade(@Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
+  async closeTrade(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
     try {
       const body = parseSeamlessBody(raw);
-      const session = await this.tokens.session(body, { allowExpired: true });
+      const session = await this.tokens.session(body, request, { allowExpired: true });
       const win = parseAmount(body['amount'], 'non-negative');
       if (!win.ok) throw new SeamlessError('INVALID_REQUEST', `amount: ${win.problem}`);
       const externalTradeId = stringField(body, 'externalTradeId');
       stringField(body, 'externalTradeType');
-      const data = body['data'] ?? {};
+      // Absent means no extra data; null or any non-object is refused (the schema says object).
+      const data = body['data'] === undefined ? {} : body['data'];
       if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new SeamlessError('INVALID_REQUEST', 'data must be an object');
       if (canonicalJson(data).length > tradeDataBytesMax) throw new SeamlessError('INVALID_REQUEST', `data larger than ${tradeDataBytesMax} bytes`);
       const winAmount = formatAmount(win.value);

@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../../auth/auth.service';
 import { GATEWAY_CONFIG } from '../../database/database.providers';
 import type { GatewayConfig } from '../../gateway.config';
-import { SEAMLESS_BASE, SeamlessError, parseSeamlessBody, sendSeamlessError, stringField } from '../seamless.protocol';
+import { RateLimiter } from '../../http/rate-limiter.service';
+import { SEAMLESS_BASE, SeamlessError, parseSeamlessBody, stringField } from '../seamless.protocol';
 import { sendSeamlessFailure } from '../seamless.respond';
 import { WalletTokenService } from '../wallet-token.service';
 
@@ -19,6 +20,7 @@ export class MintTokenController {
   constructor(
     private readonly auth: AuthService,
     private readonly tokens: WalletTokenService,
+    private readonly limiter: RateLimiter,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -27,12 +29,14 @@ export class MintTokenController {
     try {
       const header = request.headers.authorization;
       const merchantId = header?.startsWith('Bearer ') ? await this.auth.authenticate(header.slice(7).trim()) : null;
-      if (merchantId === null) return sendSeamlessError(reply, new SeamlessError('INVALID_TOKEN', 'merchant bearer token required'));
+      const decision = merchantId === null ? this.limiter.sourceIp(request) : this.limiter.merchant(merchantId);
+      if (!decision.allowed) throw new SeamlessError('RATE_LIMITED', undefined, decision.retryAfterSeconds);
+      if (merchantId === null) throw new SeamlessError('INVALID_TOKEN', 'merchant bearer token required');
       const body = parseSeamlessBody(raw);
       const username = stringField(body, 'username');
       const currency = stringField(body, 'currency');
       if (!this.config.currencies.includes(currency)) throw new SeamlessError('INVALID_REQUEST', `unknown currency ${currency}`);
-      const ttl = body['ttlSeconds'] ?? this.tokens.ttlSecondsDefault;
+      const ttl = body['ttlSeconds'] === undefined ? this.tokens.ttlSecondsDefault : body['ttlSeconds'];
       if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > this.tokens.ttlSecondsMax) {
         throw new SeamlessError('INVALID_REQUEST', `ttlSeconds must be an integer from 1 to ${this.tokens.ttlSecondsMax}`);
       }

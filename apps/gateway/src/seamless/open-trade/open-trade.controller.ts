@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, HttpCode, Logger, Post, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatAmount, parseAmount } from '@settlement/money';
 import { LedgerClient, requestHash } from '../../ledger-client/ledger.client';
 import { SEAMLESS_BASE, SeamlessError, parseSeamlessBody, stringField } from '../seamless.protocol';
@@ -24,10 +24,10 @@ export class OpenTradeController {
 
   @Post('opentrade')
   @HttpCode(200)
-  async openTrade(@Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
+  async openTrade(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() raw: unknown): Promise<void> {
     try {
       const body = parseSeamlessBody(raw);
-      const session = await this.tokens.session(body, { allowExpired: false });
+      const session = await this.tokens.session(body, request, { allowExpired: false });
       const amount = parseAmount(body['amount'], 'positive');
       if (!amount.ok) throw new SeamlessError('INVALID_REQUEST', `amount: ${amount.problem}`);
       const externalTradeId = stringField(body, 'externalTradeId');
