@@ -77,7 +77,10 @@ export async function runChaos({
   skipBuild = false,
   log = (line) => console.log(line),
 }) {
+  // Two streams from the one seed: the faults' draws must not depend on how many
+  // requests happened to be sent before each fault, or a seed would not repeat them.
   const rng = mulberry32(seed);
+  const workloadRng = mulberry32(seed ^ 0x5bd1e995);
   const t0 = Date.now();
   const at = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s`;
   const say = (line) => log(`[chaos ${at()}] ${line}`);
@@ -129,7 +132,7 @@ export async function runChaos({
     const usernames = Array.from({ length: users }, (_, i) => `player${i}`);
     const walletTokens = new Map();
     const workload = new Workload({
-      rng,
+      rng: workloadRng,
       merchantId,
       users: usernames,
       bearer,
