@@ -220,7 +220,8 @@ async function describeClusterOnce(brokers) {
 
 /**
  * Starts a single-node KRaft broker and resolves once it answers DescribeCluster.
- * Restarting on the same dataDir keeps topics and data (storage is formatted only once).
+ * Restarting on the same dataDir keeps topics and data (storage is formatted only once),
+ * after `stop()` (controlled shutdown) and after `crash()` (SIGKILL) alike.
  * The JVM is stopped when the calling Node process exits, and killed by a watchdog
  * (within about a second, SIGTERM then SIGKILL after 30 s) if that process dies abruptly.
  *
@@ -233,7 +234,7 @@ async function describeClusterOnce(brokers) {
  * @param {number} [options.readyTimeoutMs] default 90000
  * @param {number} [options.stopGraceMs] SIGTERM -> SIGKILL delay in stop(), default 30000
  * @returns {Promise<{ brokers: string[], pid: number, dataDir: string, logFile: string,
- *   exited: Promise<{ code: number | null, sig: string | null }>, stop: () => Promise<void> }>}
+ *   exited: Promise<{ code: number | null, sig: string | null }>, stop: () => Promise<void>, crash: () => Promise<void> }>}
  */
 export async function startKafka({
   dataDir = DEFAULT_DATA_DIR,
@@ -315,15 +316,16 @@ export async function startKafka({
   log(`[kafka] broker pid ${pid} starting on ${brokers[0]} (controller 127.0.0.1:${controllerPort}), logs in ${logsDir}`);
 
   let stopping;
-  const stop = () => {
+  // `crash` (SIGKILL, no controlled shutdown: the next start recovers the logs) is for fault-injection runs.
+  const stopWith = (firstSignal) => {
     if (stopping) return stopping;
     stopping = (async () => {
       child.ref();
       if (!hasExited) {
-        signal(pid, 'SIGTERM');
+        signal(pid, firstSignal);
         const timedOut = await raceTimeout(exited, stopGraceMs);
         if (timedOut && !hasExited) {
-          log(`[kafka] broker pid ${pid} still running ${stopGraceMs} ms after SIGTERM: SIGKILL`);
+          log(`[kafka] broker pid ${pid} still running ${stopGraceMs} ms after ${firstSignal}: SIGKILL`);
           signal(pid, 'SIGKILL');
           await exited;
         }
@@ -334,6 +336,8 @@ export async function startKafka({
     })();
     return stopping;
   };
+  const stop = () => stopWith('SIGTERM');
+  const crash = () => stopWith('SIGKILL');
 
   // Readiness: DescribeCluster answers.
   const deadline = t0 + readyTimeoutMs;
@@ -367,7 +371,7 @@ export async function startKafka({
   // the watchdog stop it when the caller ends. stop() re-refs while it waits.
   child.unref();
   log(`[kafka] ready on ${brokers[0]} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { brokers, pid, dataDir, logFile: serverLog, exited, stop };
+  return { brokers, pid, dataDir, logFile: serverLog, exited, stop, crash };
 }
 
 async function main(argv) {

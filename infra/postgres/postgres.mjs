@@ -113,7 +113,8 @@ async function ensureDatabase(port, name) {
  *   <dataDir>/embedded-postgres.log.
  * @param {number} [options.stopGraceMs] SIGINT -> SIGKILL delay in stop(), default 30000
  * @returns {Promise<{ url: string, port: number, dataDir: string, pid: number, logFile: string,
- *   stop: () => Promise<void> }>}
+ *   stop: () => Promise<void>, crash: () => Promise<void> }>}
+ *   `crash()` is an immediate shutdown (crash recovery at the next start on the same dataDir).
  */
 export async function startPostgres({ dataDir = DEFAULT_DATA_DIR, port = 54329, log = console.log, stopGraceMs = 30_000 } = {}) {
   const t0 = Date.now();
@@ -192,15 +193,15 @@ export async function startPostgres({ dataDir = DEFAULT_DATA_DIR, port = 54329, 
   const watchdog = startParentDeathWatchdog({ targetPid: pid, sig: 'INT', graceSeconds: Math.ceil(stopGraceMs / 1000), name: 'postgres-watchdog' });
 
   let stopping;
-  const stop = () => {
+  const stopWith = (firstSignal) => {
     if (stopping) return stopping;
     stopping = (async () => {
       child.ref?.();
       if (!hasExited) {
-        signal(pid, 'SIGINT');
+        signal(pid, firstSignal);
         const timedOut = await raceTimeout(exited, stopGraceMs);
         if (timedOut && !hasExited) {
-          log(`[postgres] pid ${pid} still running ${stopGraceMs} ms after SIGINT: SIGKILL`);
+          log(`[postgres] pid ${pid} still running ${stopGraceMs} ms after ${firstSignal}: SIGKILL`);
           signal(pid, 'SIGKILL');
           await exited;
         }
@@ -213,6 +214,12 @@ export async function startPostgres({ dataDir = DEFAULT_DATA_DIR, port = 54329, 
     })();
     return stopping;
   };
+  const stop = () => stopWith('SIGINT');
+  // SIGQUIT = "immediate shutdown": every backend exits at once without a
+  // checkpoint, as in a power cut, and the next start replays the WAL. For
+  // fault-injection runs. (SIGKILL of the postmaster alone would leave its
+  // backends holding the shared memory, and the next start would refuse.)
+  const crash = () => stopWith('SIGQUIT');
 
   try {
     const created = await ensureDatabase(port, DATABASE);
@@ -230,7 +237,7 @@ export async function startPostgres({ dataDir = DEFAULT_DATA_DIR, port = 54329, 
 
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
   log(`[postgres] ready at ${url} (pid ${pid}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { url, port, dataDir, pid, logFile, exited, stop };
+  return { url, port, dataDir, pid, logFile, exited, stop, crash };
 }
 
 async function main(argv) {

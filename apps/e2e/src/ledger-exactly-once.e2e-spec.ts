@@ -450,6 +450,45 @@ describe('the ledger applies every command exactly once, however often Kafka del
     expect(outcome.duplicates).toBe(0);
   }, 300000);
 
+  /**
+   * Regression, found by `npm run chaos`: a batch holding the same event twice
+   * (a result re-emitted for a client's retry right after the first, read
+   * together by a settlement service catching up) was inserted twice, failed
+   * on the primary key on every redelivery, and stalled the partition for good.
+   */
+  it('the settlement service records an event delivered twice in one batch once, and goes on consuming', async () => {
+    const merchantId = uniqueId('m');
+    const key = accountKey({ merchantId, username: 'kim', currency });
+    const result = (commandId: string): string => {
+      const payload: CommandResultV1 = { commandId, commandType: 'order.created', requestHash: 'h', status: 'REJECTED', reason: 'WALLET_NOT_FOUND' };
+      const envelope: EventEnvelope<string, CommandResultV1> = {
+        eventId: randomUUID(),
+        type: 'order.rejected',
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        aggregateId: key,
+        causationId: commandId,
+        correlationId: commandId,
+        payload,
+      };
+      return JSON.stringify(envelope);
+    };
+    const twice = result(`e2e-eo:${merchantId}:twice`);
+    const after = result(`e2e-eo:${merchantId}:after`);
+    // One produce request, one key: one partition, and the three messages in one fetched batch.
+    await producer.send({ topic: resultsTopic, acks: -1, messages: [twice, twice, after].map((value) => ({ key, value })) });
+    const recorded = () =>
+      system.query<{ command_id: string; n: number }>(
+        `SELECT payload->>'commandId' AS command_id, count(*)::int AS n FROM settlement.ledger_events WHERE aggregate_id = $1 GROUP BY 1 ORDER BY 1`,
+        [key],
+      );
+    const rows = await eventually('both events recorded', recorded, (r) => r.length === 2, 30000);
+    expect(rows).toEqual([
+      { command_id: `e2e-eo:${merchantId}:after`, n: 1 },
+      { command_id: `e2e-eo:${merchantId}:twice`, n: 1 },
+    ]);
+  });
+
   it('200 concurrent holds each for the whole balance accept exactly one', async () => {
     const merchantId = uniqueId('m');
     const token = await system.merchantWithToken(merchantId);

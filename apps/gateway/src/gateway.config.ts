@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { TOPICS } from '@settlement/contracts';
-import type { BatchConsumerSettings } from '@settlement/messaging';
+import { memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
 import type { RateLimit } from './http/rate-limiter';
 
 /** The Postgres schema the gateway owns (merchants, credentials, tokens). */
@@ -88,6 +88,7 @@ export function gatewayConfigFromEnv(): GatewayConfig {
       // A new instance only cares about results of requests it will send.
       fromBeginning: false,
       partitionsConsumedConcurrently: 6,
+      ...memberLivenessDefault,
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { BatchConsumerSettings, OutboxRelaySettings } from '@settlement/messaging';
+import { memberLivenessDefault, type BatchConsumerSettings, type OutboxRelaySettings } from '@settlement/messaging';
 import { TOPICS } from '@settlement/contracts';
 
 /** The Postgres schema the ledger owns. */
@@ -34,6 +34,7 @@ export function ledgerConfigFromEnv(): LedgerConfig {
       fromBeginning: true,
       // Two cores: a few partitions in flight keep Postgres busy while another batch is parsed.
       partitionsConsumedConcurrently,
+      ...memberLivenessDefault,
     },
     relay: {
       schema: LEDGER_SCHEMA,

@@ -1,5 +1,5 @@
 import { TOPICS } from '@settlement/contracts';
-import type { BatchConsumerSettings } from '@settlement/messaging';
+import { memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
 
 /** The Postgres schema the settlement service owns. */
 export const SETTLEMENT_SCHEMA = 'settlement';
@@ -24,6 +24,7 @@ export function settlementConfigFromEnv(): SettlementConfig {
       // Every posted fact matters, including those from before this service first ran.
       fromBeginning: true,
       partitionsConsumedConcurrently: 2,
+      ...memberLivenessDefault,
     },
   };
 }

@@ -40,6 +40,11 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  /** True while the spawned process has not exited (a SIGSTOPped process is still running). */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -84,7 +89,7 @@ export class ServiceProcess {
 
   /** Kills with SIGKILL and waits for the exit: no shutdown hooks run. */
   async crash(): Promise<void> {
-    if (this.child === undefined || this.child.exitCode !== null) return;
+    if (this.child === undefined || !this.running) return;
     this.child.kill('SIGKILL');
     await this.exited;
   }

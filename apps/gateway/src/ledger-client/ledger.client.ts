@@ -61,7 +61,7 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
     await this.producer.connect();
     this.consumer = await startBatchConsumer(this.kafka, this.config.resultsConsumer, async (records) => {
       for (const record of records) if (record.ok) this.deliver(record.envelope as EventEnvelope<string, CommandResultV1>);
-    });
+    }, (m) => this.logger.warn(m));
     await waitForFirstFetch(this.consumer, consumerReadyTimeoutMs);
     this.logger.log(`results consumer ready as ${this.config.resultsConsumer.groupId}`);
   }

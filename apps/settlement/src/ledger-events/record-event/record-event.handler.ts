@@ -27,7 +27,7 @@ export class RecordEventHandler implements OnApplicationBootstrap, OnApplication
   async onApplicationBootstrap(): Promise<void> {
     const kafka = createKafka(kafkaSettingsFromEnv('settlement'));
     await ensureTopics(kafka, ALL_TOPICS);
-    this.consumer = await startBatchConsumer(kafka, this.config.consumer, (records) => this.record(records));
+    this.consumer = await startBatchConsumer(kafka, this.config.consumer, (records) => this.record(records), (m) => this.logger.warn(m));
     this.logger.log(`consuming ${this.config.consumer.topics.join(', ')}`);
   }
 
@@ -36,12 +36,17 @@ export class RecordEventHandler implements OnApplicationBootstrap, OnApplication
   }
 
   async record(records: readonly ConsumedRecord[]): Promise<void> {
-    const events: EventEnvelope[] = [];
+    // One entry per event id: a batch may carry the same event twice (a result the ledger
+    // re-emitted for a retried or redelivered command, a relay re-publish after a crash).
+    // The inbox claims an id once, and a second copy would be inserted twice and fail the
+    // whole batch on every redelivery, stalling the partition for good.
+    const byEventId = new Map<string, EventEnvelope>();
     const unreadable: Extract<ConsumedRecord, { ok: false }>[] = [];
     for (const r of records) {
-      if (r.ok) events.push(r.envelope);
-      else unreadable.push(r);
+      if (!r.ok) unreadable.push(r);
+      else if (!byEventId.has(r.envelope.eventId)) byEventId.set(r.envelope.eventId, r.envelope);
     }
+    const events = [...byEventId.values()];
     const spans = events.map((e) => startEnvelopeSpan(`settlement record ${e.type}`, e, { 'messaging.event_id': e.eventId }));
     try {
       await this.dataSource.transaction(async (manager) => {
