@@ -30,11 +30,6 @@ export interface BatchConsumerSettings {
 }
 
 /**
- * Handles one partition's batch. It must be idempotent: a throw means the
- * whole batch is delivered again. Offsets are committed only after it
- * resolves, so a crash before that redelivers, and the inbox dedupes.
- */
-/**
  * Session timeout and heartbeat of the services' consumer groups. kafkajs
  * defaults to 30 s, and a chaos run measured what that costs: a SIGKILLed
  * ledger's partitions, and a restarted service's join (the coordinator waits
@@ -44,6 +39,11 @@ export interface BatchConsumerSettings {
  */
 export const memberLivenessDefault = { sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 } as const;
 
+/**
+ * Handles one partition's batch. It must be idempotent: a throw means the
+ * whole batch is delivered again. Offsets are committed only after it
+ * resolves, so a crash before that redelivers, and the inbox dedupes.
+ */
 export type BatchHandler = (records: readonly ConsumedRecord[]) => Promise<void>;
 
 export function decodeMessage(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
