@@ -73,6 +73,39 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await balances('alice', 'BTC')).toBe('available=0.00061728 held=0.00000000');
   });
 
+  it("publishes a repeated command's stored result even while its first copy is still being published", async () => {
+    // The race behind intermittent 504s with 20 concurrent copies of one request: the relay had locked
+    // and sent the first copy of a result but not yet deleted it, so the re-emitted copy for a later
+    // duplicate was skipped as already pending, and the client that sent the duplicate never heard back.
+    const commandId = `${m}:repeat-1`;
+    await ledger.send('order.created', { ...wallet('bob'), commandId, orderId: commandId, amount: '0.5' });
+    expect(await ledger.result(commandId)).toMatchObject({ status: 'ACCEPTED' });
+    const [stored] = await system.query<{ envelope: string }>(`SELECT result_envelope::text AS envelope FROM ledger.inbox WHERE command_id = $1`, [commandId]);
+    const envelope = JSON.parse(stored.envelope) as { eventId: string; aggregateId: string; payload: Record<string, unknown> };
+    const { Client } = await import('pg');
+    const relayInFlight = new Client({ connectionString: system.infra.DATABASE_URL });
+    await relayInFlight.connect();
+    try {
+      // A copy of the first result, marked, standing for the row the relay is publishing right now: inserted, then locked.
+      const copy = { ...envelope, payload: { ...envelope.payload, requestHash: 'first-copy-in-flight' } };
+      const [{ id }] = (await relayInFlight.query(`INSERT INTO ledger.outbox (event_id, topic, key, envelope) VALUES ($1, 'ledger.results.v1', $2, $3) RETURNING id`, [envelope.eventId, envelope.aggregateId, JSON.stringify(copy)])).rows;
+      await relayInFlight.query('BEGIN');
+      await relayInFlight.query(`SELECT id FROM ledger.outbox WHERE id = $1 FOR UPDATE`, [id]);
+      ledger.results.delete(commandId);
+      await ledger.send('order.created', { ...wallet('bob'), commandId, orderId: commandId, amount: '0.5' });
+      const deadline = Date.now() + 10000;
+      while (ledger.results.get(commandId)?.requestHash !== 'e2e' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(ledger.results.get(commandId)).toMatchObject({ status: 'ACCEPTED', requestHash: 'e2e' });
+      // What the relay does after sending it.
+      await relayInFlight.query(`DELETE FROM ledger.outbox WHERE id = $1`, [id]);
+      await relayInFlight.query('COMMIT');
+    } finally {
+      await relayInFlight.end();
+    }
+    // Bob's earlier 30 from a transfer stays available; the order held 0.5 once.
+    expect(await balances('bob')).toBe('available=30.50000000 held=0.50000000');
+  });
+
   it('leaves every invariant intact', async () => {
     const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);

@@ -7,11 +7,13 @@ import type { EventEnvelope } from '@settlement/contracts';
 export function outboxTableSql(schema: string): string[] {
   // A row lives here only until it is published: the relay deletes it then,
   // which writes far less than updating a flag on every row. `json`, not
-  // `jsonb`: the envelope is only ever stored and read back whole.
+  // `jsonb`: the envelope is only ever stored and read back whole. event_id is
+  // not unique: a stored result re-emitted for a repeated command must be
+  // published again even while its first copy is still here (see appendToOutbox).
   return [
     `CREATE TABLE ${schema}.outbox (
       id bigserial PRIMARY KEY,
-      event_id uuid NOT NULL UNIQUE,
+      event_id uuid NOT NULL,
       topic text NOT NULL,
       key text NOT NULL,
       envelope json NOT NULL,
@@ -31,15 +33,18 @@ export interface OutboxMessage {
 /**
  * Appends events to the outbox inside the caller's transaction, so they are
  * published if and only if the state change commits. Re-appending an event
- * id (a stored result re-emitted for a redelivered command) inserts it again
- * once it has been published and deleted, or leaves the pending row alone.
+ * id (a stored result re-emitted for a repeated command) always adds a row:
+ * when the first copy was being published at that moment (locked by the
+ * relay, sent, not yet deleted), skipping the repeat lost the answer for a
+ * client whose copy of the request arrived after the first answer went out
+ * (it waited out RESULT_WAIT_MS; seen as 504s with 20 concurrent copies).
+ * Consumers dedupe by eventId, so a second copy on the topic costs nothing.
  */
 export async function appendToOutbox(runner: QueryRunner, schema: string, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await runner.query(
     `INSERT INTO ${schema}.outbox (event_id, topic, key, envelope)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::json[])
-     ON CONFLICT (event_id) DO NOTHING`,
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::json[])`,
     [
       messages.map((m) => m.envelope.eventId),
       messages.map((m) => m.topic),
