@@ -3,7 +3,7 @@
 // exits 1 when any check fails.
 //
 // Options: --seed N (default: random, printed)  --seconds 120  --rate 40  --users 24
-//          --kafka-port 39292 (controller: +1)  --postgres-port 55735  --service-port 13300 (gateway; ledger +1, settlement +2)
+//          --kafka-port 19292 (controller: +1)  --postgres-port 19735  --service-port 19300 (gateway; ledger +1, settlement +2)
 //          --data-dir .data/chaos  --skip-build (dist/ is current: the e2e global setup built it)
 import { join } from 'node:path';
 import { parseArgs, parsePort } from '../infra/lib/process-guard.mjs';
@@ -12,17 +12,18 @@ import { repoRoot } from './stack.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 if (args.help) {
-  console.log('usage: npm run chaos -- [--seed N] [--seconds 120] [--rate 40] [--users 24] [--kafka-port 39292] [--postgres-port 55735] [--service-port 13300] [--data-dir DIR] [--skip-build]');
+  console.log('usage: npm run chaos -- [--seed N] [--seconds 120] [--rate 40] [--users 24] [--kafka-port 19292] [--postgres-port 19735] [--service-port 19300] [--data-dir DIR] [--skip-build]');
   process.exit(0);
 }
 const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, not ${args.seed}`);
-const kafkaPort = parsePort(args.kafkaPort ?? 39292, '--kafka-port');
-const servicePort = parsePort(args.servicePort ?? 13300, '--service-port');
+// Defaults below Linux's ephemeral port range (32768-60999), where a closing client connection can hold a port.
+const kafkaPort = parsePort(args.kafkaPort ?? 19292, '--kafka-port');
+const servicePort = parsePort(args.servicePort ?? 19300, '--service-port');
 const ports = {
   kafka: kafkaPort,
   kafkaController: kafkaPort + 1,
-  postgres: parsePort(args.postgresPort ?? 55735, '--postgres-port'),
+  postgres: parsePort(args.postgresPort ?? 19735, '--postgres-port'),
   gateway: servicePort,
   ledger: servicePort + 1,
   settlement: servicePort + 2,
