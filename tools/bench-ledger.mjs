@@ -57,7 +57,7 @@ const { default: pg } = await import('pg');
 const { startInfrastructure, repoRoot } = await import('./stack.mjs');
 const { build } = await import('./build.mjs');
 const { isPortFree } = await import('../infra/lib/process-guard.mjs');
-const { prng, cpuSeconds, statusKb, postgresCpu, findKafkaPid, totalCpuSeconds } = await import('./bench-lib.mjs');
+const { prng, cpuSeconds, statusKb, postgresCpu, findKafkaPid, postmasterPidOf, totalCpuSeconds } = await import('./bench-lib.mjs');
 
 const require = createRequire(import.meta.url);
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
@@ -405,23 +405,9 @@ async function main() {
 
   // 2. Topics, from the registry (the same values the services create).
   const kafka = new Kafka({ clientId: 'bench-ledger', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.ERROR });
-  const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  const missing = contracts.ALL_TOPICS.filter((t) => !existing.has(t.name));
-  if (missing.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
-      })),
-    });
-  }
-  await admin.disconnect();
-  log(`topics: ${contracts.ALL_TOPICS.map((t) => `${t.name} (${t.partitions})`).join(', ')}${missing.length === 0 ? ' (already there)' : ''}`);
+  const { ensureTopics } = require(join(repoRoot, 'dist', 'libs', 'messaging', 'index.js'));
+  await ensureTopics(kafka, contracts.ALL_TOPICS);
+  log(`topics: ${contracts.ALL_TOPICS.map((t) => `${t.name} (${t.partitions})`).join(', ')}`);
 
   // 3. Pre-load the commands. kafkajs does not keep concurrent send calls in
   // order (each awaits metadata before it writes, and a retry resends later),
@@ -520,13 +506,7 @@ async function main() {
   log(`preloaded ${fmt(sent)} commands (${fmt(mb(bytes), 1)} MB) in ${preloadSeconds.toFixed(1)} s: ${fmt(sent / preloadSeconds)} commands/s`);
 
   // 4. The ledger, alone, on the pre-loaded topic.
-  const postmasterPid = (() => {
-    try {
-      return Number(readFileSync(join(o.dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
-    } catch {
-      return undefined;
-    }
-  })();
+  const postmasterPid = postmasterPidOf(o.dataDir);
   const kafkaPid = findKafkaPid(o.dataDir);
   db = new pg.Client({ connectionString: env.DATABASE_URL });
   await db.connect();

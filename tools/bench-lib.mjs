@@ -174,6 +174,15 @@ export function postgresCpu(postmasterPid) {
   return total;
 }
 
+/** The pid of the Postgres that infra/postgres started under `dataDir`/postgres, or undefined. */
+export function postmasterPidOf(dataDir) {
+  try {
+    return Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function findKafkaPid(dataDir) {
   const props = join(dataDir, 'kafka', 'server.properties');
   for (const pid of allPids()) {

@@ -31,12 +31,12 @@
 //          --saturation-seconds 20 --concurrency 256 --seed N (random, printed)
 //          --mix create=30,cancel=8,settle=12,open=28,close=22 --attach
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
 import { build } from './build.mjs';
-import { centsToAmount, cliArgs, cpuSeconds, extAnswer, findKafkaPid, health, httpClient, postgresCpu, prng, procStatusMb, quantile, round2, seamlessAnswer, signed, totalCpuSeconds } from './bench-lib.mjs';
+import { centsToAmount, cliArgs, cpuSeconds, extAnswer, findKafkaPid, health, postmasterPidOf, httpClient, postgresCpu, prng, procStatusMb, quantile, round2, seamlessAnswer, signed, totalCpuSeconds } from './bench-lib.mjs';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const require = createRequire(import.meta.url);
@@ -265,10 +265,10 @@ function endpointSummary(entries, seconds) {
   for (const endpoint of endpoints) {
     const mine = entries.filter((e) => e.endpoint === endpoint);
     if (mine.length === 0) continue;
-    const sorted = mine.map((e) => e.ms).sort((a, b) => a - b);
     const answers = {};
     for (const e of mine) answers[e.answer] = (answers[e.answer] ?? 0) + 1;
-    out[endpoint] = { count: mine.length, perSec: round2(mine.length / seconds), p50Ms: round2(quantile(sorted, 0.5)), p99Ms: round2(quantile(sorted, 0.99)), maxMs: round2(sorted.at(-1)), answers };
+    const { count, p50Ms, p99Ms, maxMs } = distribution(mine.map((e) => e.ms));
+    out[endpoint] = { count, perSec: round2(count / seconds), p50Ms, p99Ms, maxMs, answers };
   }
   return out;
 }
@@ -445,7 +445,7 @@ async function main() {
     env.GATEWAY_URL = app.services.gateway.url;
     env.LEDGER_URL = app.services.ledger.url;
     for (const [name, service] of Object.entries(app.services)) pids[name] = service.pid;
-    pids.postgres = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
+    pids.postgres = postmasterPidOf(dataDir);
     pids.kafka = findKafkaPid(dataDir);
     for (const [name, pid] of Object.entries(pids)) if (!pid) delete pids[name];
   } else {
