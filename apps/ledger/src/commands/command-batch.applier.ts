@@ -17,7 +17,7 @@ import {
   type SettlementPostedV1,
   type WalletBalances,
 } from '@settlement/contracts';
-import { appendToOutbox, newEventId, parkRecords, type ConsumedRecord, type OutboxMessage, OutboxRelay } from '@settlement/messaging';
+import { newEventId, outboxInsertSql, prepareOutbox, parkRecords, type ConsumedRecord, type OutboxMessage, OutboxRelay, type StagedOutboxRow } from '@settlement/messaging';
 import { Decimal, formatAmount, fromDb } from '@settlement/money';
 import { carrierOfSpan, endSpans, startEnvelopeSpan } from '@settlement/telemetry';
 import { Book, type BookAccount, type BookHold, type PendingTransaction } from '../book/book';
@@ -68,6 +68,10 @@ export class CommandBatchApplier {
   readonly stats: ApplierStats = { batches: 0, commands: 0, duplicates: 0, conflicts: 0, parked: 0, retries: 0 };
   /** Wall time of recent batches, from first statement to commit: the figure the benchmark reports. */
   readonly batchMs = new RecentDurations(batchDurationsKeptMax);
+  /** Platform accounts known to exist, by code. */
+  private readonly platformAccounts = new Map<string, { id: string; code: string; kind: AccountKind; currency: string }>();
+  /** Transaction ids reserved from the sequence; shared by the partitions applied concurrently. */
+  private readonly transactionIds = new TransactionIdBlock(transactionIdBlockSize);
   /** Fault injection for crash tests (never set in production): see `crashPoints`. */
   private readonly crash = crashPointsFromEnv();
 
@@ -104,7 +108,8 @@ export class CommandBatchApplier {
       this.stats.duplicates += outcome.duplicates;
       this.stats.conflicts += outcome.conflicts;
       this.stats.parked += unreadable.length;
-      if (outcome.outboxRows > 0) this.relay.kick();
+      // Committed: the results go to Kafka now, without waiting for the relay to read them back.
+      this.relay.publishCommitted(outcome.outbox);
       endSpans(spans);
     } catch (error) {
       endSpans(spans, error);
@@ -122,20 +127,25 @@ export class CommandBatchApplier {
     commands: readonly Command[],
     unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
-  ): Promise<{ duplicates: number; conflicts: number; outboxRows: number }> {
+  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[] }> {
     for (let attempt = 1; ; attempt++) {
       const runner = this.dataSource.createQueryRunner();
+      // BEGIN and COMMIT are sent by hand (not startTransaction/commitTransaction) so that the commit can
+      // travel in one message with the batch's last statements; `open` tracks what typeorm no longer does.
+      let open = false;
       try {
         await runner.connect();
         await this.openAccounts(runner, commands);
-        await runner.startTransaction();
+        await runner.query('BEGIN');
+        open = true;
         await parkRecords(runner, S, unreadable);
-        const outcome = await this.applyInTransaction(runner, commands, spans);
+        const { finish, ...outcome } = await this.applyInTransaction(runner, commands, spans);
         if (this.crash.beforeCommitBatch === this.stats.batches + 1) process.kill(process.pid, 'SIGKILL');
-        await runner.commitTransaction();
+        await runner.query(finish);
+        open = false;
         return outcome;
       } catch (error) {
-        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        if (open) await runner.query('ROLLBACK');
         const code = (error as { driverError?: { code?: string } }).driverError?.code;
         if (attempt >= transientRetriesMax || (code !== '40P01' && code !== '40001')) throw error;
         this.stats.retries += 1;
@@ -153,7 +163,8 @@ export class CommandBatchApplier {
    * could wait on each other; an empty account is harmless if the batch fails.
    */
   private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
-    const rows = commands.flatMap(accountsToOpen);
+    // Platform accounts already seen exist for good (accounts are never deleted): only new ones are inserted.
+    const rows = commands.flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
     if (rows.length === 0) return;
     const unique = [...new Map(rows.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
     await runner.query(
@@ -167,7 +178,7 @@ export class CommandBatchApplier {
     runner: QueryRunner,
     commands: readonly Command[],
     spans: readonly Span[],
-  ): Promise<{ duplicates: number; conflicts: number; outboxRows: number }> {
+  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[]; finish: string }> {
     const ids = [...new Set(commands.map((c) => c.envelope.payload.commandId))];
     const stored = new Map<string, StoredCommand>();
     if (ids.length > 0) {
@@ -184,7 +195,7 @@ export class CommandBatchApplier {
     // lock on them is held for the commit alone, not for the whole batch.
     const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
     const platformCodes = [...new Set(commands.flatMap(platformAccountsOf))];
-    const accounts = [...(await lockAccounts(runner, walletKeys)), ...(await loadPlatformAccounts(runner, platformCodes))];
+    const accounts = [...(await lockAccounts(runner, walletKeys)), ...(await this.loadPlatformAccounts(runner, platformCodes))];
     const book = new Book(accounts);
     // Holds live on the same partition as their wallet, so only this batch can change them.
     if (commands.some((c) => HOLD_READING_TYPES.has(c.type))) {
@@ -229,8 +240,9 @@ export class CommandBatchApplier {
       emitted.add(decision);
     });
 
-    await writeTransactions(runner, book);
-    await writeHolds(runner, book.holdsToWrite());
+    // Transaction ids first: each result's transactionRef is its transaction's id.
+    const txIds = await this.transactionIds.take(runner, book.transactions.length);
+    book.transactions.forEach((tx, i) => (tx.id = txIds[i]));
     for (const d of decisions) {
       d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, newEventId());
       // Serialised once: the same text goes to the inbox and to the outbox.
@@ -242,22 +254,6 @@ export class CommandBatchApplier {
       if (d.outcome.status !== 'ACCEPTED') continue;
       if (d.command.type === 'settlement.requested') posted.push(settlementPosted(d.command, d.outcome as SettleAccepted, d.balances, d.span));
       for (const followUp of d.outcome.followUps ?? []) posted.push(followUpCommand(d.command, followUp, d.span));
-    }
-    if (decisions.length > 0) {
-      await runner.query(
-        // applied_at is the clock at this insert, the batch's last steps before commit (now() would be the
-        // transaction's start): the system benchmark measures HTTP acceptance to ledger commit with it.
-        `INSERT INTO ${S}.inbox (command_id, command_type, request_hash, command, status, result_envelope, applied_at)
-         SELECT *, clock_timestamp() FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::text[], $6::json[])`,
-        [
-          decisions.map((d) => d.command.envelope.payload.commandId),
-          decisions.map((d) => d.command.type),
-          decisions.map((d) => d.command.envelope.payload.requestHash),
-          decisions.map((d) => JSON.stringify(d.command.envelope.payload)),
-          decisions.map((d) => d.outcome.status),
-          decisions.map((d) => d.json),
-        ],
-      );
     }
     if (conflicts.length > 0) {
       await runner.query(
@@ -277,9 +273,28 @@ export class CommandBatchApplier {
         : { topic: TOPICS.ledgerResults.name, envelope: e.result_envelope },
     );
     outbox.push(...posted);
-    await appendToOutbox(runner, S, outbox);
-    await applyPlatformDeltas(runner, book);
-    return { duplicates, conflicts: conflicts.length, outboxRows: outbox.length };
+    const staged = await writeBatch(runner, book, decisions as (Decision & { json: string })[], outbox);
+    return { duplicates, conflicts: conflicts.length, outbox: staged, finish: platformDeltasAndCommit(book) };
+  }
+
+  /**
+   * Platform accounts, unlocked, with a zero balance that accumulates this
+   * batch's delta. Their id, kind and currency never change, so they are read
+   * once per process.
+   */
+  private async loadPlatformAccounts(runner: QueryRunner, codes: readonly string[]): Promise<BookAccount[]> {
+    const missing = codes.filter((c) => !this.platformAccounts.has(c));
+    if (missing.length > 0) {
+      const rows: { id: string; code: string; kind: AccountKind; currency: string }[] = await runner.query(
+        `SELECT id, code, kind, currency FROM ${S}.accounts WHERE code = ANY($1::text[])`,
+        [missing],
+      );
+      for (const r of rows) this.platformAccounts.set(r.code, { id: String(r.id), code: r.code, kind: r.kind, currency: r.currency });
+    }
+    return codes.flatMap((code) => {
+      const known = this.platformAccounts.get(code);
+      return known === undefined ? [] : [{ ...known, walletKey: null, balance: new Decimal(0), shared: true }];
+    });
   }
 
   private applyOne(book: Book, command: Command): Outcome {
@@ -313,6 +328,9 @@ export class CommandBatchApplier {
     }
   }
 }
+
+/** Transaction ids reserved per sequence query: a few batches' worth under load. */
+const transactionIdBlockSize = 1000;
 
 /** Attempts at one batch transaction before the batch goes back to Kafka; deadlocks are rare and clear on retry. */
 const transientRetriesMax = 3;
@@ -499,33 +517,28 @@ async function lockAccounts(runner: QueryRunner, walletKeys: readonly string[]):
   return rows.map((r) => ({ id: String(r.id), code: r.code, walletKey: r.wallet_key, kind: r.kind, currency: r.currency, balance: fromDb(r.balance), shared: false }));
 }
 
-/** Platform accounts, unlocked, with a zero balance that accumulates this batch's delta. */
-async function loadPlatformAccounts(runner: QueryRunner, codes: readonly string[]): Promise<BookAccount[]> {
-  if (codes.length === 0) return [];
-  const rows: { id: string; code: string; kind: AccountKind; currency: string }[] = await runner.query(
-    `SELECT id, code, kind, currency FROM ${S}.accounts WHERE code = ANY($1::text[])`,
-    [codes],
-  );
-  return rows.map((r) => ({ id: String(r.id), code: r.code, walletKey: null, kind: r.kind, currency: r.currency, balance: new Decimal(0), shared: true }));
-}
-
 /**
- * Adds the batch's deltas to the shared platform accounts, locking them in id
- * order as the transaction's last statements. Every batch takes wallet locks
- * first and these last, so no two batches can wait on each other.
+ * The batch's last message: adds its deltas to the shared platform accounts,
+ * locking them in id order as the transaction's last statements (every batch
+ * takes wallet locks first and these last, so no two batches can wait on
+ * each other), then commits. Several statements in one round trip, which the
+ * simple query protocol allows only without parameters: the values are
+ * inlined, and each is checked to be a number first.
  */
-async function applyPlatformDeltas(runner: QueryRunner, book: Book): Promise<void> {
+function platformDeltasAndCommit(book: Book): string {
   const shared = book.touchedAccounts().filter((a) => a.shared && !a.balance.isZero());
-  if (shared.length === 0) return;
+  if (shared.length === 0) return 'COMMIT';
   const ids = shared.map((a) => a.id);
+  const deltas = shared.map((a) => formatAmount(a.balance));
+  for (const id of ids) if (!/^[0-9]+$/.test(id)) throw new Error(`account id ${id} is not a number`);
+  for (const delta of deltas) if (!/^-?[0-9]+(\.[0-9]+)?$/.test(delta)) throw new Error(`delta ${delta} is not a decimal`);
   // NO KEY UPDATE, not UPDATE: posting inserts of concurrent batches hold KEY
   // SHARE locks on these rows (the foreign key), which FOR UPDATE would wait on
   // in a cycle. NO KEY UPDATE is what the balance UPDATE takes anyway.
-  await runner.query(`SELECT id FROM ${S}.accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [ids]);
-  await runner.query(`UPDATE ${S}.accounts a SET balance = a.balance + v.delta FROM unnest($1::bigint[], $2::numeric[]) AS v(id, delta) WHERE a.id = v.id`, [
-    ids,
-    shared.map((a) => formatAmount(a.balance)),
-  ]);
+  return `SELECT id FROM ${S}.accounts WHERE id IN (${ids.join(',')}) ORDER BY id FOR NO KEY UPDATE;
+    UPDATE ${S}.accounts a SET balance = a.balance + v.delta
+      FROM unnest('{${ids.join(',')}}'::bigint[], '{${deltas.join(',')}}'::numeric[]) AS v(id, delta) WHERE a.id = v.id;
+    COMMIT`;
 }
 
 function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBalances | undefined, span: Span, eventId: string): EventEnvelope<string, CommandResultV1> {
@@ -552,71 +565,103 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
 }
 
 /**
- * Writes the batch's transactions, postings and new balances set-based: a
- * handful of statements whatever the batch size. Transaction ids come from
- * the sequence in one round trip, and become each result's transactionRef.
+ * Writes everything the batch decided in one statement (one round trip,
+ * whatever the batch size): transactions, postings, new wallet balances, new
+ * and changed holds, inbox rows and outbox rows. Data-modifying CTEs touch
+ * distinct rows here, and foreign keys are checked at the statement's end,
+ * when every CTE has run. Returns the outbox rows with their ids.
  */
-async function writeTransactions(runner: QueryRunner, book: Book): Promise<void> {
+async function writeBatch(
+  runner: QueryRunner,
+  book: Book,
+  decisions: readonly { command: Command; outcome: Outcome; json: string }[],
+  outbox: readonly OutboxMessage[],
+): Promise<StagedOutboxRow[]> {
   const txs = book.transactions;
-  if (txs.length === 0) return;
-  const idRows: { id: string }[] = await runner.query(`SELECT nextval('${S}.transactions_id_seq') AS id FROM generate_series(1, $1)`, [txs.length]);
   const postingTx: string[] = [];
   const postingAccount: string[] = [];
   const postingAmount: string[] = [];
-  txs.forEach((tx, i) => {
-    tx.id = String(idRows[i].id);
+  for (const tx of txs) {
     for (const posting of tx.postings) {
-      postingTx.push(String(idRows[i].id));
+      postingTx.push(transactionId(tx));
       postingAccount.push(posting.accountId);
       postingAmount.push(formatAmount(posting.amount));
     }
-  });
-  await runner.query(`INSERT INTO ${S}.transactions (id, command_id, type) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`, [
-    idRows.map((r) => String(r.id)),
-    txs.map((t) => t.commandId),
-    txs.map((t) => t.type),
-  ]);
-  await runner.query(`INSERT INTO ${S}.postings (transaction_id, account_id, amount) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::numeric[])`, [
-    postingTx,
-    postingAccount,
-    postingAmount,
-  ]);
+  }
   const touched = book.touchedAccounts().filter((a) => !a.shared);
-  await runner.query(`UPDATE ${S}.accounts a SET balance = v.balance FROM unnest($1::bigint[], $2::numeric[]) AS v(id, balance) WHERE a.id = v.id`, [
-    touched.map((a) => a.id),
-    touched.map((a) => formatAmount(a.balance)),
-  ]);
+  const holds = book.holdsToWrite();
+  const created = holds.filter((h) => h.isNew);
+  const changed = holds.filter((h) => !h.isNew);
+  const prepared = prepareOutbox(outbox);
+  const rows: { id: string }[] = await runner.query(
+    `WITH
+       t AS (INSERT INTO ${S}.transactions (id, command_id, type) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])),
+       p AS (INSERT INTO ${S}.postings (transaction_id, account_id, amount) SELECT * FROM unnest($4::bigint[], $5::bigint[], $6::numeric[])),
+       a AS (UPDATE ${S}.accounts a SET balance = v.balance FROM unnest($7::bigint[], $8::numeric[]) AS v(id, balance) WHERE a.id = v.id),
+       hn AS (INSERT INTO ${S}.holds (order_id, wallet_key, pool, amount, remaining, transaction_id)
+              SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::numeric[], $13::numeric[], $14::bigint[])),
+       hc AS (UPDATE ${S}.holds h SET remaining = v.remaining FROM unnest($15::text[], $16::numeric[]) AS v(order_id, remaining) WHERE h.order_id = v.order_id),
+       -- applied_at is the clock at this statement, the batch's last before commit (now() would be the
+       -- transaction's start): the system benchmark measures HTTP acceptance to ledger commit with it.
+       i AS (INSERT INTO ${S}.inbox (command_id, command_type, request_hash, command, status, result_envelope, applied_at)
+             SELECT *, clock_timestamp() FROM unnest($17::text[], $18::text[], $19::text[], $20::json[], $21::text[], $22::json[])),
+       o AS (${outboxInsertSql(S, 23)} RETURNING id)
+     SELECT id FROM o`,
+    [
+      txs.map((t) => transactionId(t)),
+      txs.map((t) => t.commandId),
+      txs.map((t) => t.type),
+      postingTx,
+      postingAccount,
+      postingAmount,
+      touched.map((a) => a.id),
+      touched.map((a) => formatAmount(a.balance)),
+      created.map((h) => h.orderId),
+      created.map((h) => h.walletKey),
+      created.map((h) => h.pool),
+      created.map((h) => formatAmount(h.amount)),
+      created.map((h) => formatAmount(h.remaining)),
+      created.map((h) => transactionId(requireTx(h))),
+      changed.map((h) => h.orderId),
+      changed.map((h) => formatAmount(h.remaining)),
+      decisions.map((d) => d.command.envelope.payload.commandId),
+      decisions.map((d) => d.command.type),
+      decisions.map((d) => d.command.envelope.payload.requestHash),
+      decisions.map((d) => JSON.stringify(d.command.envelope.payload)),
+      decisions.map((d) => d.outcome.status),
+      decisions.map((d) => d.json),
+      ...prepared.params,
+    ],
+  );
+  return prepared.staged(rows.map((r) => r.id));
+}
+
+/**
+ * Ledger transaction ids, taken from the sequence a block at a time: one
+ * query per `blockSize` transactions instead of one per batch. Ids left over
+ * at exit are never used (a gap, as a rolled-back nextval leaves).
+ */
+class TransactionIdBlock {
+  private readonly ids: string[] = [];
+
+  constructor(private readonly blockSize: number) {}
+
+  async take(runner: QueryRunner, count: number): Promise<string[]> {
+    // A loop, not an if: a concurrent batch may take ids while this one waits for its block.
+    while (this.ids.length < count) {
+      const rows: { id: string }[] = await runner.query(`SELECT nextval('${S}.transactions_id_seq') AS id FROM generate_series(1, $1)`, [
+        Math.max(this.blockSize, count - this.ids.length),
+      ]);
+      for (const row of rows) this.ids.push(String(row.id));
+    }
+    return this.ids.splice(0, count);
+  }
 }
 
 /** The id a transaction was given when written; asserts it was written. */
 function transactionId(tx: PendingTransaction): string {
   if (tx.id === undefined) throw new Error(`transaction of ${tx.commandId} has no id: it was not written`);
   return tx.id;
-}
-
-async function writeHolds(runner: QueryRunner, holds: readonly BookHold[]): Promise<void> {
-  const created = holds.filter((h) => h.isNew);
-  const changed = holds.filter((h) => !h.isNew);
-  if (created.length > 0) {
-    await runner.query(
-      `INSERT INTO ${S}.holds (order_id, wallet_key, pool, amount, remaining, transaction_id)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::bigint[])`,
-      [
-        created.map((h) => h.orderId),
-        created.map((h) => h.walletKey),
-        created.map((h) => h.pool),
-        created.map((h) => formatAmount(h.amount)),
-        created.map((h) => formatAmount(h.remaining)),
-        created.map((h) => transactionId(requireTx(h))),
-      ],
-    );
-  }
-  if (changed.length > 0) {
-    await runner.query(`UPDATE ${S}.holds h SET remaining = v.remaining FROM unnest($1::text[], $2::numeric[]) AS v(order_id, remaining) WHERE h.order_id = v.order_id`, [
-      changed.map((h) => h.orderId),
-      changed.map((h) => formatAmount(h.remaining)),
-    ]);
-  }
 }
 
 function requireTx(hold: BookHold): PendingTransaction {
