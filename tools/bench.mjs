@@ -7,16 +7,22 @@
 //      defaults are `npm start`'s);
 //   2. provisions --merchants merchants and --users funded users (OAuth token
 //      per merchant, a seamless wallet token per user);
-//   3. open loop: offers --rate order operations per second (a fixed rate,
+//   3. warm-up: the same mix, its rate ramping from 0 to --rate over
+//      --warmup-seconds, then a wait until every answer is in. A cold system
+//      (the JIT of Node and of Kafka's JVM) served a fraction of its warm
+//      throughput for ~10 s: starting at full rate built a queue that took
+//      another 15 s to drain, and the open loop's p99 measured the start-up
+//      (25-35 s). Its figures are reported on their own line;
+//   4. open loop: offers --rate order operations per second (a fixed rate,
 //      whatever the answers' latency) for --seconds, in the mix --mix of
 //      ext-orders create / cancel / settlement and seamless opentrade /
 //      closetrade, plus --balance-rate seamless getbalance calls per second.
 //      A user does one thing at a time (a player's next action waits for the
 //      previous answer), so every cancel and settlement names an order the
 //      model knows is open: a business rejection is a finding, not noise;
-//   4. saturation: --concurrency clients sending the same mix back to back for
+//   5. saturation: --concurrency clients sending the same mix back to back for
 //      --saturation-seconds: the most order operations per second end to end;
-//   5. waits for the outbox to drain and for every accepted settlement's
+//   6. waits for the outbox to drain and for every accepted settlement's
 //      `settlement.posted` on Kafka, then runs the ledger checker.
 //
 // Reports offered versus achieved rate, p50/p99/max latency per endpoint,
@@ -28,7 +34,7 @@
 // settlement is missing.
 //
 // Options: --rate 1000 --balance-rate 50 --seconds 30 --users 10000 --merchants 2
-//          --saturation-seconds 20 --concurrency 256 --seed N (random, printed)
+//          --warmup-seconds 20 --saturation-seconds 20 --concurrency 256 --seed N (random, printed)
 //          --mix create=30,cancel=8,settle=12,open=28,close=22 --attach
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +54,7 @@ const options = {
   rate: Number(args.rate ?? 1000),
   balanceRate: Number(args['balance-rate'] ?? 50),
   seconds: Number(args.seconds ?? 30),
+  warmupSeconds: Number(args['warmup-seconds'] ?? 20),
   users: Number(args.users ?? 10000),
   merchants: Number(args.merchants ?? 2),
   saturationSeconds: Number(args['saturation-seconds'] ?? 20),
@@ -207,8 +214,13 @@ async function balanceQuery(gateway) {
   await timed('seamless getbalance', undefined, () => gateway('POST', '/seamless/v1/getbalance', signed(body, user.merchant.walletSecret)), seamlessAnswer, seamlessOk);
 }
 
-/** Open loop: starts what is due every 2 ms, at fixed rates, whatever the answers' latency. */
-async function openLoop(gateway) {
+/**
+ * Open loop: starts what is due every 2 ms, at fixed rates, whatever the
+ * answers' latency; with `ramp`, the rates grow linearly from 0 over the run.
+ */
+async function openLoop(gateway, { seconds, rate, balanceRate, ramp }) {
+  // Operations due after `elapsed` seconds: rate x t, or its integral under a linear ramp.
+  const due = (perSec, elapsed) => Math.floor(ramp ? (perSec * elapsed * elapsed) / (2 * seconds) : perSec * elapsed);
   let inFlight = 0;
   let dropped = 0;
   const started = { orders: 0, balance: 0 };
@@ -228,16 +240,16 @@ async function openLoop(gateway) {
   };
   await new Promise((resolve) => {
     const tick = setInterval(() => {
-      const elapsed = Math.min(options.seconds, (Date.now() - t0) / 1000);
-      while (started.orders < Math.floor(elapsed * options.rate)) {
+      const elapsed = Math.min(seconds, (Date.now() - t0) / 1000);
+      while (started.orders < due(rate, elapsed)) {
         started.orders += 1;
         launch(orderOperation);
       }
-      while (started.balance < Math.floor(elapsed * options.balanceRate)) {
+      while (started.balance < due(balanceRate, elapsed)) {
         started.balance += 1;
         launch(balanceQuery);
       }
-      if (elapsed >= options.seconds) {
+      if (elapsed >= seconds) {
         clearInterval(tick);
         resolve();
       }
@@ -282,7 +294,7 @@ function distribution(values) {
 function timeline(t0) {
   const seconds = [];
   for (const e of journal) {
-    if (e.phase === 'setup') continue;
+    if (e.phase === 'setup' || e.phase === 'warmup') continue;
     const s = Math.floor((e.sentAt - t0) / 1000);
     (seconds[s] ??= []).push(e);
   }
@@ -472,11 +484,17 @@ async function main() {
     log(`[bench] provisioned in ${provisioned.seconds} s`);
     await posted.start();
 
+    let warmupRun = null;
+    if (options.warmupSeconds > 0) {
+      log(`[bench] warm-up: the mix ramping from 0 to ${options.rate} order operations/s over ${options.warmupSeconds} s, then every answer awaited`);
+      phase = 'warmup';
+      warmupRun = await openLoop(gateway, { seconds: options.warmupSeconds, rate: options.rate, balanceRate: options.balanceRate, ramp: true });
+    }
     log(`[bench] open loop: ${options.rate} order operations/s + ${options.balanceRate} balance queries/s for ${options.seconds} s (mix ${options.mix})`);
     const loadStart = Date.now();
     phase = 'open-loop';
     const cpuOpenLoop = cpuSnapshot(pids);
-    const openLoopRun = await openLoop(gateway);
+    const openLoopRun = await openLoop(gateway, { seconds: options.seconds, rate: options.rate, balanceRate: options.balanceRate, ramp: false });
     const cpuSaturation = cpuSnapshot(pids);
     log(`[bench] saturation: ${options.concurrency} clients back to back for ${options.saturationSeconds} s`);
     phase = 'saturation';
@@ -524,9 +542,9 @@ async function main() {
     // definite error (HTTP 4xx) moved nothing. A 5xx or a connection error is indefinite and not judged here.
     const acknowledgedNotApplied = moved.filter((e) => e.ok && inboxStatus.get(e.commandId) !== 'ACCEPTED').length;
     const definiteErrorsThatMoved = moved.filter((e) => !e.ok && /^4/.test(e.answer) && (transactionCount.get(e.commandId) ?? 0) > 0).length;
-    const commitDelay = { 'open-loop': [], saturation: [] };
+    const commitDelay = { warmup: [], 'open-loop': [], saturation: [] };
     for (const e of moved) if (appliedAt.has(e.commandId)) commitDelay[e.phase].push(appliedAt.get(e.commandId) - e.sentAt);
-    const postedDelay = { 'open-loop': [], saturation: [] };
+    const postedDelay = { warmup: [], 'open-loop': [], saturation: [] };
     for (const e of journal) if (e.endpoint === 'ext settlement' && e.ok && posted.byCommand.has(e.commandId)) postedDelay[e.phase].push(posted.byCommand.get(e.commandId) - e.sentAt);
     const missingPosted = acceptedSettlements.filter((c) => !posted.byCommand.has(c));
     const duplicatePostedRecords = [...posted.eventCounts.values()].reduce((sum, c) => sum + (c - 1), 0);
@@ -534,6 +552,7 @@ async function main() {
     const { checkLedger, formatAudit } = require(join(repoRoot, 'dist', 'libs', 'ledger-audit', 'index.js'));
     const audit = await checkLedger(env.DATABASE_URL);
 
+    const warmupEntries = journal.filter((e) => e.phase === 'warmup');
     const openLoopEntries = journal.filter((e) => e.phase === 'open-loop');
     const saturationEntries = journal.filter((e) => e.phase === 'saturation');
     const orderCount = (entries) => entries.filter((e) => orderEndpoints.includes(e.endpoint)).length;
@@ -546,6 +565,11 @@ async function main() {
       options,
       machine: { cpus: (await import('node:os')).cpus().length },
       provisioned,
+      warmup: warmupRun === null ? null : {
+        ...warmupRun,
+        allOrders: distribution(warmupEntries.filter((e) => orderEndpoints.includes(e.endpoint)).map((e) => e.ms)),
+        okOrders: okOrderCount(warmupEntries),
+      },
       openLoop: {
         offeredOrdersPerSec: options.rate,
         offeredBalanceQueriesPerSec: options.balanceRate,
@@ -581,6 +605,9 @@ async function main() {
     const lines = [
       '================ system benchmark ================',
       `seed ${options.seed}; ${options.users} users over ${options.merchants} merchants; mix ${options.mix}; ${report.machine.cpus} CPUs, everything on this machine (generator included)`,
+      ...(report.warmup === null ? [] : [
+        `warm-up      ramp 0 -> ${options.rate} orders/s over ${options.warmupSeconds} s (not in the figures below): ${report.warmup.okOrders} orders ok of ${report.warmup.offered.orders}, dropped ${report.warmup.dropped}; p50 ${report.warmup.allOrders.p50Ms} ms, p99 ${report.warmup.allOrders.p99Ms} ms, max ${report.warmup.allOrders.maxMs} ms; last answer at ${report.warmup.finishedSeconds} s`,
+      ]),
       `open loop    offered ${options.rate} orders/s + ${options.balanceRate} balance/s for ${o.offeredSeconds} s; achieved ${o.achievedOrdersPerSec} orders/s ok (${o.answeredOrdersPerSec} answered), dropped ${o.dropped}, last answer at ${o.finishedSeconds} s`,
       `             all orders p50 ${o.allOrders.p50Ms} ms, p99 ${o.allOrders.p99Ms} ms, max ${o.allOrders.maxMs} ms`,
       ...Object.entries(o.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),

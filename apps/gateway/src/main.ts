@@ -17,7 +17,7 @@ async function bootstrap(): Promise<void> {
   registerRawBodyParsers(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new EdgeExceptionFilter(routes));
   app.enableShutdownHooks();
-  await app.listen(config.port, config.host);
+  await app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
   process.on('beforeExit', () => void stopTelemetry());
 }
 
