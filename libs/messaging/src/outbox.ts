@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '@settlement/contracts';
 
 /** DDL of the outbox table, for each service's migration. */
@@ -9,7 +9,7 @@ export function outboxTableSql(schema: string): string[] {
   // which writes far less than updating a flag on every row. `json`, not
   // `jsonb`: the envelope is only ever stored and read back whole. event_id is
   // not unique: a stored result re-emitted for a repeated command must be
-  // published again even while its first copy is still here (see appendToOutbox).
+  // published again even while its first copy is still here (see prepareOutbox).
   return [
     `CREATE TABLE ${schema}.outbox (
       id bigserial PRIMARY KEY,
@@ -40,11 +40,18 @@ export interface StagedOutboxRow {
   readonly value: string;
 }
 
+/** `INSERT ... SELECT` of outbox rows from four array parameters starting at `$first` (see prepareOutbox), for callers that fold it into a larger statement. */
+export function outboxInsertSql(schema: string, first: number): string {
+  return `INSERT INTO ${schema}.outbox (event_id, topic, key, envelope)
+     SELECT * FROM unnest($${first}::uuid[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::json[])`;
+}
+
 /**
- * Appends events to the outbox inside the caller's transaction, so they are
- * published if and only if the state change commits. Returns the rows written:
- * after the commit, hand them to `OutboxRelay.publishCommitted` to send them
- * at once instead of waiting for the relay to read them back.
+ * The four array parameters of outboxInsertSql, and the staged rows once the
+ * insert returned the ids. The insert runs in the caller's transaction, so
+ * the events are published if and only if the state change commits; after
+ * the commit, hand the staged rows to `OutboxRelay.publishCommitted` to send
+ * them at once instead of waiting for the sweep.
  *
  * Re-appending an event id (a stored result re-emitted for a repeated
  * command) always adds a row: when the first copy was being published at that
@@ -53,20 +60,6 @@ export interface StagedOutboxRow {
  * (it waited out RESULT_WAIT_MS; seen as 504s with 20 concurrent copies).
  * Consumers dedupe by eventId, so a second copy on the topic costs nothing.
  */
-export async function appendToOutbox(runner: QueryRunner, schema: string, messages: readonly OutboxMessage[]): Promise<StagedOutboxRow[]> {
-  if (messages.length === 0) return [];
-  const prepared = prepareOutbox(messages);
-  const rows: { id: string }[] = await runner.query(`${outboxInsertSql(schema, 1)} RETURNING id`, prepared.params);
-  return prepared.staged(rows.map((r) => r.id));
-}
-
-/** `INSERT ... SELECT` of outbox rows from four array parameters starting at `$first` (see prepareOutbox), for callers that fold it into a larger statement. */
-export function outboxInsertSql(schema: string, first: number): string {
-  return `INSERT INTO ${schema}.outbox (event_id, topic, key, envelope)
-     SELECT * FROM unnest($${first}::uuid[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::json[])`;
-}
-
-/** The four array parameters of outboxInsertSql, and the staged rows once the insert returned the ids. */
 export function prepareOutbox(messages: readonly OutboxMessage[]): { params: string[][]; staged: (ids: readonly (string | number)[]) => StagedOutboxRow[] } {
   const values = messages.map((m) => m.json ?? JSON.stringify(m.envelope));
   return {
@@ -154,11 +147,6 @@ export class OutboxRelay {
       this.queue.push(row);
       this.inFlight.add(row.id);
     }
-    this.kick();
-  }
-
-  /** Asks the relay to sweep now (rows were written without being handed over). */
-  kick(): void {
     if (this.wake !== undefined) this.wake();
     else this.kicked = true;
   }

@@ -25,7 +25,7 @@ export function startTelemetry(serviceName: string): void {
 }
 
 /** Whether an OTLP trace endpoint is configured. */
-export function tracingEnabled(): boolean {
+function tracingEnabled(): boolean {
   const endpoint = process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
   return endpoint !== undefined && endpoint !== '';
 }

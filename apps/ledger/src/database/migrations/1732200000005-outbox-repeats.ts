@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The outbox's event_id is no longer unique: a re-emitted result is published
  * again even while its first copy is still being published (see
- * appendToOutbox in libs/messaging). Fresh databases never get the constraint.
+ * prepareOutbox in libs/messaging). Fresh databases never get the constraint.
  */
 export class OutboxRepeats1732200000005 implements MigrationInterface {
   name = 'OutboxRepeats1732200000005';
