@@ -28,7 +28,9 @@
 // Reports offered versus achieved rate, p50/p99/max latency per endpoint,
 // answers by code, the delay from sending the request to the ledger's commit
 // (inbox.applied_at) and to `settlement.posted` on Kafka (the record's
-// timestamp), and peak RSS per process. Writes reports/bench.json,
+// timestamp), the same delay stage by stage (to the command's record on
+// Kafka, to the commit, to the result's record, to the answer), and peak RSS
+// per process. Writes reports/bench.json,
 // reports/bench-summary.txt and reports/bench-latency.svg (latency and rate
 // over time). Exit 1 when the checker finds a broken invariant or a posted
 // settlement is missing.
@@ -367,28 +369,57 @@ function chartSvg(points, meta) {
   return parts.join('\n');
 }
 
-/** Reads settlement.posted from the start of the topic: commandId -> record timestamp, and how many records per eventId. */
-function postedWatcher(brokers) {
-  const kafka = new Kafka({ clientId: 'bench-posted', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `bench-posted-${randomUUID()}` });
+/**
+ * Reads from the start of their topics: settlement.posted (commandId -> record
+ * timestamp, and how many records per eventId), and the first record of each
+ * command and of its result (commandId -> timestamp). A record's timestamp is
+ * its producer's clock at send: the gateway's for a command, the ledger's
+ * relay for a result; the stage breakdown is built from them.
+ */
+function topicWatcher(brokers) {
+  const kafka = new Kafka({ clientId: 'bench-watch', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-watch-${randomUUID()}` });
   const byCommand = new Map();
   const eventCounts = new Map();
+  const commandSent = new Map();
+  const resultSent = new Map();
+  // A regular expression, not JSON.parse: this runs on the machine under test, for every command and result.
+  const commandIdOf = (text) => /"commandId":"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
+  const firstSeen = (map, message) => {
+    const id = commandIdOf(message.value.toString('utf8'));
+    if (id !== undefined && !map.has(id)) map.set(id, Number(message.timestamp));
+  };
   return {
     byCommand,
     eventCounts,
+    commandSent,
+    resultSent,
     async start() {
       await consumer.connect();
-      await consumer.subscribe({ topic: 'settlement.posted.v1', fromBeginning: true });
+      await consumer.subscribe({ topics: ['settlement.posted.v1', 'ledger.commands.v1', 'ledger.results.v1'], fromBeginning: true });
       await consumer.run({
-        eachMessage: async ({ message }) => {
-          const envelope = JSON.parse(message.value.toString('utf8'));
-          eventCounts.set(envelope.eventId, (eventCounts.get(envelope.eventId) ?? 0) + 1);
-          if (!byCommand.has(envelope.payload.commandId)) byCommand.set(envelope.payload.commandId, Number(message.timestamp));
+        partitionsConsumedConcurrently: 3,
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) {
+            if (batch.topic === 'ledger.commands.v1') firstSeen(commandSent, message);
+            else if (batch.topic === 'ledger.results.v1') firstSeen(resultSent, message);
+            else {
+              const envelope = JSON.parse(message.value.toString('utf8'));
+              eventCounts.set(envelope.eventId, (eventCounts.get(envelope.eventId) ?? 0) + 1);
+              if (!byCommand.has(envelope.payload.commandId)) byCommand.set(envelope.payload.commandId, Number(message.timestamp));
+            }
+          }
         },
       });
     },
     stop: () => consumer.disconnect(),
   };
+}
+
+/** One line of the stage breakdown: p50/p99 of each stage. */
+function stageLine(stages) {
+  const label = { gatewayToKafka: 'gateway->kafka', kafkaToCommit: 'kafka->commit', commitToResult: 'commit->result', resultToAnswer: 'result->answer' };
+  return Object.entries(stages).map(([name, d]) => `${label[name]} p50 ${d.p50Ms}/p99 ${d.p99Ms} ms`).join('; ');
 }
 
 /** CPU seconds so far of each process of the system (when this run started it) and of this generator. */
@@ -473,7 +504,7 @@ async function main() {
     }
   };
   const rssTimer = setInterval(() => void sampleRss(), 1000);
-  const posted = postedWatcher(env.KAFKA_BROKERS);
+  const posted = topicWatcher(env.KAFKA_BROKERS);
   let exitCode = 0;
   try {
     const gatewayUrl = new URL(env.GATEWAY_URL);
@@ -546,6 +577,24 @@ async function main() {
     for (const e of moved) if (appliedAt.has(e.commandId)) commitDelay[e.phase].push(appliedAt.get(e.commandId) - e.sentAt);
     const postedDelay = { warmup: [], 'open-loop': [], saturation: [] };
     for (const e of journal) if (e.endpoint === 'ext settlement' && e.ok && posted.byCommand.has(e.commandId)) postedDelay[e.phase].push(posted.byCommand.get(e.commandId) - e.sentAt);
+    // Where the time of an acknowledged order operation goes, stage by stage (each its own distribution, so
+    // the p99s do not add up): client send -> command on Kafka (gateway) -> ledger commit (Kafka fetch, batch
+    // wait, transaction) -> result on Kafka (outbox relay) -> answer received (gateway's results consumer, HTTP).
+    const stageNames = ['gatewayToKafka', 'kafkaToCommit', 'commitToResult', 'resultToAnswer'];
+    const stages = { warmup: {}, 'open-loop': {}, saturation: {} };
+    for (const byStage of Object.values(stages)) for (const name of stageNames) byStage[name] = [];
+    for (const e of moved) {
+      const sent = posted.commandSent.get(e.commandId);
+      const committed = appliedAt.get(e.commandId);
+      const resulted = posted.resultSent.get(e.commandId);
+      if (!e.ok || sent === undefined || committed === undefined || resulted === undefined) continue;
+      const byStage = stages[e.phase];
+      byStage.gatewayToKafka.push(sent - e.sentAt);
+      byStage.kafkaToCommit.push(committed - sent);
+      byStage.commitToResult.push(resulted - committed);
+      byStage.resultToAnswer.push(e.sentAt + e.ms - resulted);
+    }
+    const stageDistributions = (phaseName) => Object.fromEntries(stageNames.map((name) => [name, distribution(stages[phaseName][name])]));
     const missingPosted = acceptedSettlements.filter((c) => !posted.byCommand.has(c));
     const duplicatePostedRecords = [...posted.eventCounts.values()].reduce((sum, c) => sum + (c - 1), 0);
 
@@ -580,6 +629,7 @@ async function main() {
         endpoints: endpointSummary(openLoopEntries, openLoopRun.finishedSeconds),
         sendToLedgerCommit: distribution(commitDelay['open-loop']),
         sendToSettlementPosted: distribution(postedDelay['open-loop']),
+        stages: stageDistributions('open-loop'),
         cpuMsPerOrder: cpuPerOrder(cpuOpenLoop, cpuSaturation, orderCount(openLoopEntries)),
       },
       saturation: {
@@ -590,6 +640,7 @@ async function main() {
         endpoints: endpointSummary(saturationEntries, saturationRun.seconds),
         sendToLedgerCommit: distribution(commitDelay.saturation),
         sendToSettlementPosted: distribution(postedDelay.saturation),
+        stages: stageDistributions('saturation'),
         startedAtSecond: Math.floor((saturationStart - loadStart) / 1000),
         cpuMsPerOrder: cpuPerOrder(cpuSaturation, cpuEnd, orderCount(saturationEntries)),
       },
@@ -612,9 +663,11 @@ async function main() {
       `             all orders p50 ${o.allOrders.p50Ms} ms, p99 ${o.allOrders.p99Ms} ms, max ${o.allOrders.maxMs} ms`,
       ...Object.entries(o.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
       `             send -> ledger commit p50 ${o.sendToLedgerCommit.p50Ms} ms, p99 ${o.sendToLedgerCommit.p99Ms} ms (${o.sendToLedgerCommit.count}); send -> settlement.posted p50 ${o.sendToSettlementPosted.p50Ms} ms, p99 ${o.sendToSettlementPosted.p99Ms} ms (${o.sendToSettlementPosted.count})`,
+      `             stages ${stageLine(o.stages)}`,
       `saturation   ${s.concurrency} clients for ${s.seconds} s: ${s.achievedOrdersPerSec} orders/s ok; all orders p50 ${s.allOrders.p50Ms} ms, p99 ${s.allOrders.p99Ms} ms, max ${s.allOrders.maxMs} ms`,
       ...Object.entries(s.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
       `             send -> ledger commit p50 ${s.sendToLedgerCommit.p50Ms} ms, p99 ${s.sendToLedgerCommit.p99Ms} ms; send -> settlement.posted p50 ${s.sendToSettlementPosted.p50Ms} ms, p99 ${s.sendToSettlementPosted.p99Ms} ms`,
+      `             stages ${stageLine(s.stages)}`,
       `CPU ms/order open loop  ${Object.entries(o.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')}`,
       `CPU ms/order saturation ${Object.entries(s.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')}`,
       `errors       ${Object.keys(errorsByCode).length ? JSON.stringify(errorsByCode) : 'none'}`,

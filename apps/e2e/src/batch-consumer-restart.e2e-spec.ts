@@ -35,6 +35,8 @@ describe('a batch consumer that kafkajs stopped after a non-retriable error', ()
         maxBytesPerPartition: 1024 * 1024,
         fromBeginning: true,
         partitionsConsumedConcurrently: 1,
+        mergedRecordsMax: 1000,
+        mergedGroupsConcurrently: 1,
         ...memberLivenessDefault,
       },
       async (records: readonly ConsumedRecord[]) => {

@@ -96,7 +96,10 @@ export function gatewayConfigFromEnv(): GatewayConfig {
       maxBytesPerPartition: 1024 * 1024,
       // A new instance only cares about results of requests it will send.
       fromBeginning: false,
-      partitionsConsumedConcurrently: 6,
+      partitionsConsumedConcurrently: TOPICS.ledgerResults.partitions,
+      // Delivering results is cheap and in memory: a whole fetch is one call and one offset commit.
+      mergedRecordsMax: Number.MAX_SAFE_INTEGER,
+      mergedGroupsConcurrently: 1,
       ...memberLivenessDefault,
     },
   };

@@ -12,12 +12,13 @@ export interface LedgerConfig {
   readonly queryParamLengthMax: number;
   readonly consumer: BatchConsumerSettings;
   readonly relay: OutboxRelaySettings;
-  /** Postgres connections: one per concurrently applied partition, plus the relay, plus queries. */
+  /** Postgres connections: one per concurrently applied batch group, plus the relay, plus queries. */
   readonly poolSize: number;
 }
 
 export function ledgerConfigFromEnv(): LedgerConfig {
-  const partitionsConsumedConcurrently = 3;
+  // Two cores: a few batch transactions in flight keep Postgres busy while another batch is parsed.
+  const mergedGroupsConcurrently = 3;
   return {
     port: Number(process.env['PORT'] ?? 3001),
     // Command ids hold a prefix, a merchant id (40) and a caller's 128-code-point id, each code point up to
@@ -32,8 +33,13 @@ export function ledgerConfigFromEnv(): LedgerConfig {
       // About 2,000 commands of ~500 bytes: large enough to amortise one commit, small enough to commit in milliseconds.
       maxBytesPerPartition: 1024 * 1024,
       fromBeginning: true,
-      // Two cores: a few partitions in flight keep Postgres busy while another batch is parsed.
-      partitionsConsumedConcurrently,
+      // Every partition of the topic, so a fetch's batches arrive together and are merged.
+      partitionsConsumedConcurrently: TOPICS.ledgerCommands.partitions,
+      // Under light load a fetch's batches are one transaction (one commit instead of one per partition); under
+      // heavy load (~2,000 commands per 1-MB batch) each batch is its own, and several run at once: on two cores
+      // a transaction in Postgres overlaps the parsing of the next.
+      mergedRecordsMax: 1000,
+      mergedGroupsConcurrently,
       ...memberLivenessDefault,
     },
     relay: {
@@ -48,6 +54,6 @@ export function ledgerConfigFromEnv(): LedgerConfig {
       sweepAgeMs: 2000,
       retryDelayMs: 500,
     },
-    poolSize: partitionsConsumedConcurrently + 4,
+    poolSize: mergedGroupsConcurrently + 4,
   };
 }

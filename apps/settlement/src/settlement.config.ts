@@ -23,7 +23,10 @@ export function settlementConfigFromEnv(): SettlementConfig {
       maxBytesPerPartition: 1024 * 1024,
       // Every posted fact matters, including those from before this service first ran.
       fromBeginning: true,
-      partitionsConsumedConcurrently: 2,
+      // Both topics' partitions, so a fetch's batches arrive together and are recorded in one transaction.
+      partitionsConsumedConcurrently: TOPICS.ledgerResults.partitions + TOPICS.settlementPosted.partitions,
+      mergedRecordsMax: 5000,
+      mergedGroupsConcurrently: 2,
       ...memberLivenessDefault,
     },
   };

@@ -1,4 +1,4 @@
-import type { Consumer, ConsumerCrashEvent, ConsumerRunConfig, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, ConsumerCrashEvent, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { envelopeProblem, type EventEnvelope } from '@settlement/contracts';
 
 /** A consumed record: its envelope when it parsed, or why it did not. */
@@ -16,8 +16,22 @@ export interface BatchConsumerSettings {
   readonly maxBytesPerPartition: number;
   /** Start a new group at the earliest offset (true) or at the end (false). */
   readonly fromBeginning: boolean;
-  /** Partitions processed concurrently by one instance. */
+  /**
+   * Partition batches of one fetch handed over at once: the topic's partition
+   * count, so a fetch's batches all arrive together and are merged (below).
+   */
   readonly partitionsConsumedConcurrently: number;
+  /**
+   * Most records per handler call when the batches of one fetch are merged.
+   * Batches of several partitions go to the handler together (one database
+   * transaction, one offset commit) until this many records; beyond it they
+   * form further groups, handled concurrently. Under light load a fetch
+   * brings a few records from each partition, and one call for all of them
+   * replaces one per partition.
+   */
+  readonly mergedRecordsMax: number;
+  /** Groups of one fetch handled at once; the rest wait for a free slot. */
+  readonly mergedGroupsConcurrently: number;
   /**
    * How long the group coordinator waits for a silent member before giving
    * its partitions to others. A member that crashed without leaving (SIGKILL,
@@ -40,9 +54,11 @@ export interface BatchConsumerSettings {
 export const memberLivenessDefault = { sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 } as const;
 
 /**
- * Handles one partition's batch. It must be idempotent: a throw means the
- * whole batch is delivered again. Offsets are committed only after it
- * resolves, so a crash before that redelivers, and the inbox dedupes.
+ * Handles the records of one or more partition batches (in offset order
+ * within each partition; the batches of different partitions one after the
+ * other). It must be idempotent: a throw means every batch it was given is
+ * delivered again. Offsets are committed only after it resolves, so a crash
+ * before that redelivers, and the inbox dedupes.
  */
 export type BatchHandler = (records: readonly ConsumedRecord[]) => Promise<void>;
 
@@ -91,6 +107,7 @@ export async function startBatchConsumer(
     sessionTimeout: settings.sessionTimeoutMs,
     heartbeatInterval: settings.heartbeatIntervalMs,
   });
+  const merger = new FetchMerger(handler, settings.mergedRecordsMax, settings.mergedGroupsConcurrently);
   const runConfig: ConsumerRunConfig = {
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -98,14 +115,11 @@ export async function startBatchConsumer(
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const records = batch.messages.map((m) => decodeMessage(batch.topic, batch.partition, m));
-      await handler(records);
       const last = batch.messages[batch.messages.length - 1];
+      // Resolves once the handler call holding these records succeeded and the offsets of every batch
+      // in that call were committed together.
+      await merger.add({ records, topic: batch.topic, partition: batch.partition, lastOffset: last.offset, commit: commitOffsetsIfNecessary, isStale });
       resolveOffset(last.offset);
-      // With autoCommit off, commitOffsetsIfNecessary() without arguments
-      // commits nothing (kafkajs 2.2.4 only commits resolved offsets when an
-      // auto-commit interval or threshold is set): pass the next offset explicitly.
-      const next = (BigInt(last.offset) + 1n).toString();
-      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
       await heartbeat();
     },
   };
@@ -139,6 +153,96 @@ export async function startBatchConsumer(
   };
   await consumer.run(runConfig);
   return consumer;
+}
+
+/** One partition batch waiting to be merged with the others of its fetch. */
+interface PendingBatch {
+  readonly records: readonly ConsumedRecord[];
+  readonly topic: string;
+  readonly partition: number;
+  readonly lastOffset: string;
+  readonly commit: EachBatchPayload['commitOffsetsIfNecessary'];
+  readonly isStale: () => boolean;
+  resolve?: () => void;
+  reject?: (error: Error) => void;
+}
+
+/**
+ * Merges the partition batches kafkajs hands over for one fetch. kafkajs
+ * calls eachBatch for every batch of a fetch in the same turn of the event
+ * loop (workers = partitionsConsumedConcurrently) and fetches again only when
+ * all are done; what arrives before `setImmediate` is one fetch. The batches
+ * are packed in arrival order into groups of at most `recordsMax` records
+ * (a batch is never split); each group is one handler call and one offset
+ * commit for its partitions, and up to `groupsConcurrently` groups run at
+ * once. No two groups share a partition, since a fetch has one batch per
+ * partition, and the next fetch waits for all of them.
+ */
+export class FetchMerger {
+  private pending: PendingBatch[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly handler: BatchHandler,
+    private readonly recordsMax: number,
+    private readonly groupsConcurrently: number,
+  ) {}
+
+  add(batch: PendingBatch): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      batch.resolve = resolve;
+      batch.reject = reject;
+      this.pending.push(batch);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batches = this.pending;
+    this.pending = [];
+    const groups: PendingBatch[][] = [];
+    let size = Infinity;
+    for (const batch of batches) {
+      // A partition reassigned meanwhile belongs to another member now: skip it, uncommitted.
+      if (batch.isStale()) {
+        batch.resolve?.();
+        continue;
+      }
+      if (size + batch.records.length > this.recordsMax) {
+        groups.push([]);
+        size = 0;
+      }
+      groups[groups.length - 1].push(batch);
+      size += batch.records.length;
+    }
+    const next = async (): Promise<void> => {
+      for (let group = groups.shift(); group !== undefined; group = groups.shift()) await this.run(group);
+    };
+    for (let i = 0; i < Math.min(this.groupsConcurrently, groups.length); i++) void next();
+  }
+
+  private async run(group: readonly PendingBatch[]): Promise<void> {
+    try {
+      await this.handler(group.length === 1 ? group[0].records : group.flatMap((b) => b.records));
+      // One OffsetCommit request for the group's partitions: the next offset after each batch's last.
+      const byTopic = new Map<string, { partition: number; offset: string }[]>();
+      for (const b of group) {
+        const list = byTopic.get(b.topic) ?? [];
+        list.push({ partition: b.partition, offset: (BigInt(b.lastOffset) + 1n).toString() });
+        byTopic.set(b.topic, list);
+      }
+      // With autoCommit off, commitOffsetsIfNecessary() without arguments commits nothing (kafkajs 2.2.4 only
+      // commits resolved offsets when an auto-commit interval or threshold is set): the offsets go explicitly.
+      await group[0].commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      for (const b of group) b.resolve?.();
+    } catch (error) {
+      for (const b of group) b.reject?.(error as Error);
+    }
+  }
 }
 
 /** Waits until the consumer has joined its group and fetched once, so it will see what is produced next. */
