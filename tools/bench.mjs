@@ -378,7 +378,8 @@ function chartSvg(points, meta) {
  */
 function topicWatcher(brokers) {
   const kafka = new Kafka({ clientId: 'bench-watch', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `bench-watch-${randomUUID()}` });
+  // Fetches wait for 256 KB or 250 ms: this runs on the machine under test and should cost it little.
+  const consumer = kafka.consumer({ groupId: `bench-watch-${randomUUID()}`, minBytes: 256 * 1024, maxWaitTimeInMs: 250 });
   const byCommand = new Map();
   const eventCounts = new Map();
   const commandSent = new Map();

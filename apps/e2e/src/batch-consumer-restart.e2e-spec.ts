@@ -32,6 +32,7 @@ describe('a batch consumer that kafkajs stopped after a non-retriable error', ()
         groupId: uniqueId('e2e-consumer-restart-'),
         topics: [topic],
         maxWaitTimeMs: 50,
+        fetchMinBytes: 1,
         maxBytesPerPartition: 1024 * 1024,
         fromBeginning: true,
         partitionsConsumedConcurrently: 1,

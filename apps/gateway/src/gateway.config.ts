@@ -93,6 +93,7 @@ export function gatewayConfigFromEnv(): GatewayConfig {
       // A long poll: the broker answers as soon as a result arrives (minBytes 1), so this adds no latency;
       // a short wait only makes idle fetches (10 ms here cost ~100 empty fetch round trips a second per consumer).
       maxWaitTimeMs: 500,
+      fetchMinBytes: 1,
       maxBytesPerPartition: 1024 * 1024,
       // A new instance only cares about results of requests it will send.
       fromBeginning: false,

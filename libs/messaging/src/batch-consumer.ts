@@ -12,6 +12,13 @@ export interface BatchConsumerSettings {
   readonly topics: readonly string[];
   /** Longest the broker holds a fetch open waiting for data; the kafkajs default (5 s) adds that much latency. */
   readonly maxWaitTimeMs: number;
+  /**
+   * Bytes the broker waits for (up to `maxWaitTimeMs`) before answering a
+   * fetch. 1 answers at the first record: lowest latency, but under light
+   * load every few records cost a fetch round trip and a handler call. More
+   * lets records accumulate, for consumers nobody waits on.
+   */
+  readonly fetchMinBytes: number;
   /** Bytes fetched per partition per request; bounds batch size and memory. */
   readonly maxBytesPerPartition: number;
   /** Start a new group at the earliest offset (true) or at the end (false). */
@@ -102,6 +109,7 @@ export async function startBatchConsumer(
   const consumer = kafka.consumer({
     groupId: settings.groupId,
     maxWaitTimeInMs: settings.maxWaitTimeMs,
+    minBytes: settings.fetchMinBytes,
     maxBytesPerPartition: settings.maxBytesPerPartition,
     allowAutoTopicCreation: false,
     sessionTimeout: settings.sessionTimeoutMs,
