@@ -38,6 +38,7 @@ describe('a batch consumer that kafkajs stopped after a non-retriable error', ()
         partitionsConsumedConcurrently: 1,
         mergedRecordsMax: 1000,
         mergedGroupsConcurrently: 1,
+        offsetCommitIntervalMs: 0,
         ...memberLivenessDefault,
       },
       async (records: readonly ConsumedRecord[]) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TOPICS } from '@settlement/contracts';
 import { memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
@@ -87,8 +88,10 @@ export function gatewayConfigFromEnv(): GatewayConfig {
     // 100,000 buckets are a few MB; an attacker rotating addresses only evicts idle buckets.
     rateLimitKeysMax: 100000,
     resultsConsumer: {
-      // Each instance reads every result and answers the requests it holds, so each needs its own group.
-      groupId: `gateway-${instanceId}`,
+      // Each instance reads every result and answers the requests it holds, so each needs its own group; and
+      // a new one at every start, since results from before the start have nobody waiting for them: the
+      // group starts at the end of the topic (fromBeginning false) and never commits a position.
+      groupId: `gateway-${instanceId}-${randomUUID()}`,
       topics: [TOPICS.ledgerResults.name],
       // A long poll: the broker answers as soon as a result arrives (minBytes 1), so this adds no latency;
       // a short wait only makes idle fetches (10 ms here cost ~100 empty fetch round trips a second per consumer).
@@ -101,6 +104,8 @@ export function gatewayConfigFromEnv(): GatewayConfig {
       // Delivering results is cheap and in memory: a whole fetch is one call and one offset commit.
       mergedRecordsMax: Number.MAX_SAFE_INTEGER,
       mergedGroupsConcurrently: 1,
+      // Never committed: the group is new at every start (see groupId), so a position is never read back.
+      offsetCommitIntervalMs: null,
       ...memberLivenessDefault,
     },
   };

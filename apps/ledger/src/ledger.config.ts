@@ -41,6 +41,9 @@ export function ledgerConfigFromEnv(): LedgerConfig {
       // a transaction in Postgres overlaps the parsing of the next.
       mergedRecordsMax: 1000,
       mergedGroupsConcurrently,
+      // A crash redelivers up to this much, which the inbox answers with the stored results; committing after
+      // every batch was an OffsetCommit request per transaction.
+      offsetCommitIntervalMs: 200,
       ...memberLivenessDefault,
     },
     relay: {

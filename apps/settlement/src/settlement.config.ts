@@ -30,6 +30,8 @@ export function settlementConfigFromEnv(): SettlementConfig {
       partitionsConsumedConcurrently: TOPICS.ledgerResults.partitions + TOPICS.settlementPosted.partitions,
       mergedRecordsMax: 5000,
       mergedGroupsConcurrently: 2,
+      // A crash re-reads up to a second of events, which the inbox skips.
+      offsetCommitIntervalMs: 1000,
       ...memberLivenessDefault,
     },
   };

@@ -1,4 +1,6 @@
-import { FetchMerger, type ConsumedRecord } from './batch-consumer';
+import { FetchMerger, OffsetCommitter, type ConsumedRecord } from './batch-consumer';
+
+const commitEachCall = () => new OffsetCommitter(0, () => undefined);
 
 type Commit = (offsets: { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }) => Promise<void>;
 
@@ -16,7 +18,7 @@ describe('FetchMerger', () => {
     const calls: number[][] = [];
     const commits: unknown[] = [];
     const commit: Commit = async (o) => void commits.push(o);
-    const merger = new FetchMerger(async (recs) => void calls.push(recs.map((r) => r.partition)), 100, 1);
+    const merger = new FetchMerger(async (recs) => void calls.push(recs.map((r) => r.partition)), 100, 1, commitEachCall());
     await Promise.all([merger.add(batch(0, 2, commit, 5)), merger.add(batch(3, 1, commit, 9))]);
     expect(calls).toEqual([[0, 0, 3]]);
     expect(commits).toEqual([{ topics: [{ topic: 't', partitions: [{ partition: 0, offset: '7' }, { partition: 3, offset: '10' }] }] }]);
@@ -36,6 +38,7 @@ describe('FetchMerger', () => {
       },
       3,
       2,
+      commitEachCall(),
     );
     const commit: Commit = async () => undefined;
     await Promise.all([0, 1, 2, 3].map((p) => merger.add(batch(p, 2, commit))).concat(merger.add(batch(4, 5, commit))));
@@ -50,10 +53,35 @@ describe('FetchMerger', () => {
     const merger = new FetchMerger(async (recs) => {
       seen.push(...recs.map((r) => r.partition));
       throw new Error('database down');
-    }, 100, 1);
+    }, 100, 1, commitEachCall());
     const results = await Promise.allSettled([merger.add(batch(0, 1, commit)), merger.add(batch(1, 1, commit, 0, true)), merger.add(batch(2, 1, commit))]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
     expect(seen).toEqual([0, 2]);
+    expect(commits).toEqual([]);
+  });
+});
+
+describe('OffsetCommitter', () => {
+  const at = (partition: number, offset: string) => ({ topic: 't', partition, offset });
+
+  it('commits at most once per interval, the newest offset of each partition, and the rest when the interval ends', async () => {
+    const commits: unknown[] = [];
+    const commit: Commit = async (o) => void commits.push(o);
+    const committer = new OffsetCommitter(50, () => undefined);
+    await committer.handled([at(0, '3')], commit as never);
+    await committer.handled([at(0, '5'), at(1, '2')], commit as never);
+    await committer.handled([at(0, '9')], commit as never);
+    expect(commits).toEqual([{ topics: [{ topic: 't', partitions: [{ partition: 0, offset: '3' }] }] }]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(commits[1]).toEqual({ topics: [{ topic: 't', partitions: [{ partition: 0, offset: '9' }, { partition: 1, offset: '2' }] }] });
+    expect(commits).toHaveLength(2);
+  });
+
+  it('never commits when told so', async () => {
+    const commits: unknown[] = [];
+    const committer = new OffsetCommitter(null, () => undefined);
+    await committer.handled([at(0, '3')], (async (o: unknown) => void commits.push(o)) as never);
+    await committer.flush();
     expect(commits).toEqual([]);
   });
 });

@@ -40,6 +40,13 @@ export interface BatchConsumerSettings {
   /** Groups of one fetch handled at once; the rest wait for a free slot. */
   readonly mergedGroupsConcurrently: number;
   /**
+   * How often handled offsets are committed: 0 after every handler call,
+   * more to commit at most that often (a crash then redelivers up to that
+   * much, which the inbox absorbs), null never (a consumer that starts at
+   * the end every time and has no use for its position).
+   */
+  readonly offsetCommitIntervalMs: number | null;
+  /**
    * How long the group coordinator waits for a silent member before giving
    * its partitions to others. A member that crashed without leaving (SIGKILL,
    * power loss) owns its partitions until then, and a restarted instance's
@@ -115,7 +122,8 @@ export async function startBatchConsumer(
     sessionTimeout: settings.sessionTimeoutMs,
     heartbeatInterval: settings.heartbeatIntervalMs,
   });
-  const merger = new FetchMerger(handler, settings.mergedRecordsMax, settings.mergedGroupsConcurrently);
+  const committer = new OffsetCommitter(settings.offsetCommitIntervalMs, (m) => log(`consumer ${settings.groupId}: ${m}`));
+  const merger = new FetchMerger(handler, settings.mergedRecordsMax, settings.mergedGroupsConcurrently, committer);
   const runConfig: ConsumerRunConfig = {
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -157,6 +165,8 @@ export async function startBatchConsumer(
   consumer.disconnect = async () => {
     disconnected = true;
     clearTimeout(restartTimer);
+    // Best effort: what is not committed is read again by the next owner, and deduped.
+    await committer.flush().catch(() => undefined);
     await disconnect();
   };
   await consumer.run(runConfig);
@@ -181,8 +191,8 @@ interface PendingBatch {
  * loop (workers = partitionsConsumedConcurrently) and fetches again only when
  * all are done; what arrives before `setImmediate` is one fetch. The batches
  * are packed in arrival order into groups of at most `recordsMax` records
- * (a batch is never split); each group is one handler call and one offset
- * commit for its partitions, and up to `groupsConcurrently` groups run at
+ * (a batch is never split); each group is one handler call (its offsets
+ * then go to the committer), and up to `groupsConcurrently` groups run at
  * once. No two groups share a partition, since a fetch has one batch per
  * partition, and the next fetch waits for all of them.
  */
@@ -194,6 +204,7 @@ export class FetchMerger {
     private readonly handler: BatchHandler,
     private readonly recordsMax: number,
     private readonly groupsConcurrently: number,
+    private readonly committer: OffsetCommitter,
   ) {}
 
   add(batch: PendingBatch): Promise<void> {
@@ -236,20 +247,66 @@ export class FetchMerger {
   private async run(group: readonly PendingBatch[]): Promise<void> {
     try {
       await this.handler(group.length === 1 ? group[0].records : group.flatMap((b) => b.records));
-      // One OffsetCommit request for the group's partitions: the next offset after each batch's last.
-      const byTopic = new Map<string, { partition: number; offset: string }[]>();
-      for (const b of group) {
-        const list = byTopic.get(b.topic) ?? [];
-        list.push({ partition: b.partition, offset: (BigInt(b.lastOffset) + 1n).toString() });
-        byTopic.set(b.topic, list);
-      }
-      // With autoCommit off, commitOffsetsIfNecessary() without arguments commits nothing (kafkajs 2.2.4 only
-      // commits resolved offsets when an auto-commit interval or threshold is set): the offsets go explicitly.
-      await group[0].commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      const handled = group.map((b) => ({ topic: b.topic, partition: b.partition, offset: (BigInt(b.lastOffset) + 1n).toString() }));
+      await this.committer.handled(handled, group[0].commit);
       for (const b of group) b.resolve?.();
     } catch (error) {
       for (const b of group) b.reject?.(error as Error);
     }
+  }
+}
+
+type CommitOffsets = EachBatchPayload['commitOffsetsIfNecessary'];
+
+/**
+ * Commits the offsets after handled records: at once, at most every
+ * `intervalMs` (the newest offset of each partition, in one request), or
+ * never. Committing after every handler call cost one OffsetCommit request
+ * per fetch, as many as the fetches themselves; on two cores each Kafka
+ * request is CPU taken from the request path.
+ */
+export class OffsetCommitter {
+  private readonly pending = new Map<string, { topic: string; partition: number; offset: string }>();
+  private commit: CommitOffsets | undefined;
+  private lastCommitMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly intervalMs: number | null,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Offsets (the next to read) of handled records; resolves when committed, or when left for later. */
+  async handled(offsets: readonly { topic: string; partition: number; offset: string }[], commit: CommitOffsets): Promise<void> {
+    if (this.intervalMs === null) return;
+    for (const o of offsets) this.pending.set(`${o.topic}|${o.partition}`, o);
+    this.commit = commit;
+    const sinceLastMs = Date.now() - this.lastCommitMs;
+    // Due: committed here, and a failure fails the batches (as an inline commit always did).
+    if (sinceLastMs >= this.intervalMs) return this.flush();
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      // Later: a failure (a rebalance took the partition) only means those records are read again.
+      this.flush().catch((error: Error) => this.log(`offset commit failed (${error.message}); those records will be read again`));
+    }, this.intervalMs - sinceLastMs);
+  }
+
+  /** Commits what is pending now. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size === 0 || this.commit === undefined) return;
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const o of this.pending.values()) {
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partition: o.partition, offset: o.offset });
+      byTopic.set(o.topic, list);
+    }
+    this.pending.clear();
+    this.lastCommitMs = Date.now();
+    // With autoCommit off, commitOffsetsIfNecessary() without arguments commits nothing (kafkajs 2.2.4 only
+    // commits resolved offsets when an auto-commit interval or threshold is set): the offsets go explicitly.
+    await this.commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
   }
 }
 
