@@ -2,6 +2,8 @@
 // the whole system (gateway -> Kafka -> ledger -> Kafka -> gateway).
 //
 // Phases (each bounded in time, traffic only to 127.0.0.1):
+//   0. warm-up: both flows below, alternating, at the offered rate for
+//      --warmup-seconds; reported on its own line, not in the results;
 //   1. ext-orders at a fixed offered rate (open loop): create, then settle the
 //      same user's order, as a game engine does;
 //   2. seamless wallet at a fixed offered rate: opentrade, then closetrade;
@@ -9,7 +11,7 @@
 // Prints offered vs achieved rate, p50/p99/max latency per endpoint, answers
 // by code, and peak RSS of each service; writes reports/bench-intake.json.
 //
-// Options: --rate 500 --seconds 20 --users 2000 --concurrency 64 --saturation-seconds 20
+// Options: --rate 500 --seconds 20 --users 2000 --concurrency 64 --saturation-seconds 20 --warmup-seconds 30
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ const options = {
   users: Number(args.users ?? 2000),
   concurrency: Number(args.concurrency ?? 64),
   saturationSeconds: Number(args['saturation-seconds'] ?? 20),
+  warmupSeconds: Number(args['warmup-seconds'] ?? 30),
 };
 /** Requests in flight at most during the open-loop phases; past it a request counts as dropped (the system is not keeping up). */
 const inFlightMax = 2000;
@@ -96,31 +99,39 @@ async function main() {
     const ext = '/payment/wallet/v1/binaryOption/ext-orders';
     const results = [];
 
+    const extFlow = async (n, stats) => {
+      const username = `u${n % options.users}`;
+      const id = randomUUID();
+      const created = await request('PUT', `${ext}/create`, { extRequestId: `c-${id}`, username, currency: 'USDT', amount: '10.5', bonusAmount: '0' }, bearer);
+      stats.first.add(created, extAnswer);
+      if (created.body?.code !== 1) return;
+      const settled = await request('POST', `${ext}/settlement`, { extRequestId: `s-${id}`, username, currency: 'USDT', totalOrderAmount: '10.5', pnlAmount: n % 2 ? '9.45' : '-10.5' }, bearer);
+      stats.second.add(settled, extAnswer);
+    };
+    const seamlessFlow = async (n, stats) => {
+      const i = n % options.users;
+      const trade = { token: walletTokens[i], amount: '10', currency: 'USDT', externalTradeType: 'options', externalTradeId: `t-${randomUUID()}` };
+      const opened = await request('POST', '/seamless/v1/opentrade', signed(trade, walletSecret));
+      stats.first.add(opened, seamlessAnswer);
+      if (opened.body?.status !== 'Ok') return;
+      const closed = await request('POST', '/seamless/v1/closetrade', signed({ ...trade, amount: n % 2 ? '19' : '0', data: { stake: '10' } }, walletSecret));
+      stats.second.add(closed, seamlessAnswer);
+    };
+
+    // Warm-up: both dialects, alternating, at the offered rate; not in the results. Five freshly started
+    // processes (one a JVM) compile their hot paths in the first tens of seconds under load, and a measurement
+    // that starts cold reports the compilers.
+    let warmup = null;
+    if (options.warmupSeconds > 0) {
+      log(`[bench] warm-up: ${options.rate} flows/s, both dialects alternating, for ${options.warmupSeconds} s (not in the results)`);
+      warmup = await openLoop('warm-up (both dialects)', options.rate, options.warmupSeconds, (n, stats) => (n % 2 ? extFlow(n, stats) : seamlessFlow(n, stats)));
+    }
+
     log(`[bench] ext-orders: ${options.rate} flows/s (create then settlement) for ${options.seconds} s`);
-    results.push(
-      await openLoop('ext-orders create+settlement', options.rate, options.seconds, async (n, stats) => {
-        const username = `u${n % options.users}`;
-        const id = randomUUID();
-        const created = await request('PUT', `${ext}/create`, { extRequestId: `c-${id}`, username, currency: 'USDT', amount: '10.5', bonusAmount: '0' }, bearer);
-        stats.first.add(created, extAnswer);
-        if (created.body?.code !== 1) return;
-        const settled = await request('POST', `${ext}/settlement`, { extRequestId: `s-${id}`, username, currency: 'USDT', totalOrderAmount: '10.5', pnlAmount: n % 2 ? '9.45' : '-10.5' }, bearer);
-        stats.second.add(settled, extAnswer);
-      }),
-    );
+    results.push(await openLoop('ext-orders create+settlement', options.rate, options.seconds, extFlow));
 
     log(`[bench] seamless: ${options.rate} flows/s (opentrade then closetrade) for ${options.seconds} s`);
-    results.push(
-      await openLoop('seamless opentrade+closetrade', options.rate, options.seconds, async (n, stats) => {
-        const i = n % options.users;
-        const trade = { token: walletTokens[i], amount: '10', currency: 'USDT', externalTradeType: 'options', externalTradeId: `t-${randomUUID()}` };
-        const opened = await request('POST', '/seamless/v1/opentrade', signed(trade, walletSecret));
-        stats.first.add(opened, seamlessAnswer);
-        if (opened.body?.status !== 'Ok') return;
-        const closed = await request('POST', '/seamless/v1/closetrade', signed({ ...trade, amount: n % 2 ? '19' : '0', data: { stake: '10' } }, walletSecret));
-        stats.second.add(closed, seamlessAnswer);
-      }),
-    );
+    results.push(await openLoop('seamless opentrade+closetrade', options.rate, options.seconds, seamlessFlow));
 
     log(`[bench] saturation: ${options.concurrency} clients sending creates back to back for ${options.saturationSeconds} s`);
     const saturation = new Stats();
@@ -139,10 +150,14 @@ async function main() {
 
     const rss = {};
     for (const [name, service] of Object.entries(app.services)) rss[name] = { peakRssMb: procStatusMb(service.pid, 'VmHWM'), nowRssMb: Math.round(((await health(service.url))?.rssBytes ?? 0) / 1048576) };
-    const report = { benchmark: 'intake', options, results, saturation: saturationSummary, rss, finishedAt: new Date().toISOString() };
+    const report = { benchmark: 'intake', options, warmup, results, saturation: saturationSummary, rss, finishedAt: new Date().toISOString() };
     mkdirSync(join(repoRoot, 'reports'), { recursive: true });
     writeFileSync(join(repoRoot, 'reports', 'bench-intake.json'), JSON.stringify(report, null, 2));
     console.log('\n================ intake benchmark ================');
+    if (warmup !== null) {
+      const both = [warmup.first, warmup.second];
+      console.log(`warm-up (not in the results): ${options.rate} flows/s for ${options.warmupSeconds} s, dropped ${warmup.dropped}; ${both.map((w) => `${w.count} requests p50 ${w.p50Ms} ms p99 ${w.p99Ms} ms`).join('; ')}`);
+    }
     for (const r of results) {
       console.log(`${r.name}: offered ${r.offeredPerSec} flows/s for ${options.seconds} s, dropped ${r.dropped}, finished in ${r.elapsedSeconds} s`);
       for (const [label, s] of [['  first ', r.first], ['  second', r.second]]) {

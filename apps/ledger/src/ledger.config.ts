@@ -57,6 +57,8 @@ export function ledgerConfigFromEnv(): LedgerConfig {
       // re-sends what another instance is about to send; a crashed instance's rows go out this much later.
       sweepAgeMs: 2000,
       retryDelayMs: 500,
+      // One delete statement per ~tenth of a second instead of one per batch sent (~90 a second at 1,000 orders/s).
+      deleteDelayMs: 100,
     },
     poolSize: mergedGroupsConcurrently + 4,
   };

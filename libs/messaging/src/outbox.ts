@@ -87,6 +87,13 @@ export interface OutboxRelaySettings {
   readonly sweepAgeMs: number;
   /** Wait after a failed publish before the next attempt; the rows stay unpublished. */
   readonly retryDelayMs: number;
+  /**
+   * Longest a sent row waits to be deleted: sent rows are deleted together,
+   * once this old or once `batchSizeMax` of them are waiting. A row sent and
+   * not yet deleted when the process dies is sent again by a sweep (same
+   * event id; consumers dedupe).
+   */
+  readonly deleteDelayMs: number;
 }
 
 /**
@@ -121,6 +128,9 @@ export class OutboxRelay {
   /** Ids of rows this instance holds in memory (queued, being sent, or sent and not yet deleted). */
   private readonly inFlight = new Set<string>();
   private lastSweepMs = 0;
+  /** Ids of rows sent and not yet deleted, and since when the oldest of them waits. */
+  private sent: string[] = [];
+  private sentSinceMs = 0;
   /** Rows published since start, for health and benchmarks. */
   publishedCount = 0;
 
@@ -155,6 +165,7 @@ export class OutboxRelay {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.deleteSent().catch((error: Error) => this.log(`outbox relay: deleting sent rows at stop failed (they will be sent again): ${error.message}`));
     await this.producer.disconnect();
   }
 
@@ -163,6 +174,11 @@ export class OutboxRelay {
       try {
         if (this.queue.length > 0) {
           await this.publishQueued();
+          if (this.sent.length >= this.settings.batchSizeMax) await this.deleteSent();
+          continue;
+        }
+        if (this.sent.length > 0 && Date.now() - this.sentSinceMs >= this.settings.deleteDelayMs) {
+          await this.deleteSent();
           continue;
         }
         if (Date.now() - this.lastSweepMs >= this.settings.pollIntervalMs) {
@@ -175,7 +191,9 @@ export class OutboxRelay {
         await this.sleep(this.settings.retryDelayMs);
         continue;
       }
-      await this.sleep(Math.max(0, this.settings.pollIntervalMs - (Date.now() - this.lastSweepMs)));
+      const untilSweepMs = this.settings.pollIntervalMs - (Date.now() - this.lastSweepMs);
+      const untilDeleteMs = this.sent.length > 0 ? this.settings.deleteDelayMs - (Date.now() - this.sentSinceMs) : Infinity;
+      await this.sleep(Math.max(0, Math.min(untilSweepMs, untilDeleteMs)));
     }
   }
 
@@ -199,8 +217,9 @@ export class OutboxRelay {
   }
 
   /**
-   * Sends up to a batch of handed-over rows, then deletes them. When the send
-   * fails they are dropped from memory and left in the table for the sweep.
+   * Sends up to a batch of handed-over rows; they are deleted later, with
+   * others (`deleteDelayMs`). When the send fails they are dropped from
+   * memory and left in the table for the sweep.
    */
   private async publishQueued(): Promise<void> {
     this.kicked = false;
@@ -212,11 +231,8 @@ export class OutboxRelay {
       throw error;
     }
     this.publishedCount += rows.length;
-    try {
-      await this.deleteSent(rows.map((r) => r.id));
-    } finally {
-      for (const row of rows) this.inFlight.delete(row.id);
-    }
+    if (this.sent.length === 0) this.sentSinceMs = Date.now();
+    for (const row of rows) this.sent.push(row.id);
   }
 
   private async send(rows: readonly StagedOutboxRow[]): Promise<void> {
@@ -233,12 +249,21 @@ export class OutboxRelay {
    * One round trip: the simple query protocol takes several statements in one
    * message (so no parameters: the ids are digits from the sequence, checked).
    */
-  private async deleteSent(ids: readonly string[]): Promise<void> {
-    for (const id of ids) if (!/^[0-9]+$/.test(id)) throw new Error(`outbox id ${id} is not a number`);
-    await this.dataSource.query(
-      `BEGIN; SET LOCAL synchronous_commit TO off; DELETE FROM ${this.settings.schema}.outbox WHERE id IN (${ids.join(',')}); COMMIT`,
-    );
+  private async deleteSent(): Promise<void> {
+    const ids = this.sent;
+    if (ids.length === 0) return;
+    this.sent = [];
+    try {
+      for (const id of ids) if (!/^[0-9]+$/.test(id)) throw new Error(`outbox id ${id} is not a number`);
+      await this.dataSource.query(
+        `BEGIN; SET LOCAL synchronous_commit TO off; DELETE FROM ${this.settings.schema}.outbox WHERE id IN (${ids.join(',')}); COMMIT`,
+      );
+    } finally {
+      // Deleted, or left for the sweep (which sends them again) when the delete failed.
+      for (const id of ids) this.inFlight.delete(id);
+    }
   }
+
 
   /** Sweeps one batch of rows nobody handed over; returns how many it published. */
   async publishOnce(): Promise<number> {
