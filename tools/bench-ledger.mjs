@@ -141,8 +141,10 @@ function money(cents) {
  * still holds. Amounts are integer cents, so the model is exact.
  */
 class Workload {
-  constructor(o) {
+  /** @param contracts the built `@settlement/contracts`: keys and envelopes as the services make them. */
+  constructor(o, contracts) {
     this.o = o;
+    this.contracts = contracts;
     this.rand = prng(o.seed);
     this.runId = Date.now().toString(36);
     this.currency = 'USDT';
@@ -169,7 +171,7 @@ class Workload {
   /** One Kafka message for a command. */
   message(acct, type, fields) {
     const commandId = `bench:${this.runId}:${++this.seq}`;
-    const key = `${acct.merchantId}:${acct.username}:${this.currency}`;
+    const key = this.contracts.accountKey({ merchantId: acct.merchantId, username: acct.username, currency: this.currency });
     const payload = {
       commandId,
       requestHash: createHash('sha256').update(`${commandId}|${type}|${JSON.stringify(fields)}`).digest('hex'),
@@ -178,20 +180,10 @@ class Workload {
       currency: this.currency,
       ...fields,
     };
-    const eventId = randomUUID();
     const correlationId = randomUUID();
-    const envelope = {
-      eventId,
-      type,
-      version: 1,
-      occurredAt: new Date().toISOString(),
-      aggregateId: key,
-      causationId: correlationId,
-      correlationId,
-      payload,
-    };
+    const envelope = this.contracts.envelopeV1({ eventId: randomUUID(), type, aggregateId: key, causationId: correlationId, correlationId, payload });
     this.generated += 1;
-    return { key, value: JSON.stringify(envelope), headers: { 'event-id': eventId, 'event-type': type } };
+    return { key, value: JSON.stringify(envelope), headers: { 'event-id': envelope.eventId, 'event-type': type } };
   }
 
   funding(i) {
@@ -414,7 +406,7 @@ async function main() {
   // so each partition gets its own lane that sends one request at a time:
   // per-partition (and so per-wallet) order is exactly the generation order,
   // and the lanes of different partitions are in flight together.
-  const workload = new Workload(o);
+  const workload = new Workload(o, contracts);
   const topic = contracts.TOPICS.ledgerCommands.name;
   const metaAdmin = kafka.admin();
   await metaAdmin.connect();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import { TOPICS, accountKey, type CommandResultV1, type LedgerCommandPayloads, type LedgerCommandType } from '@settlement/contracts';
+import { TOPICS, accountKey, envelopeV1, type CommandResultV1, type LedgerCommandPayloads, type LedgerCommandType } from '@settlement/contracts';
 
 /**
  * Talks to the ledger the way the gateway does, over Kafka: sends commands
@@ -40,7 +40,7 @@ export class LedgerDriver {
   async send<K extends LedgerCommandType>(type: K, payload: Omit<LedgerCommandPayloads[K], 'requestHash'>): Promise<void> {
     const full = { requestHash: 'e2e', ...payload } as LedgerCommandPayloads[K];
     const key = accountKey(full);
-    const envelope = { eventId: randomUUID(), type, version: 1, occurredAt: new Date().toISOString(), aggregateId: key, causationId: 'e2e', correlationId: randomUUID(), payload: full };
+    const envelope = envelopeV1({ eventId: randomUUID(), type, aggregateId: key, causationId: 'e2e', correlationId: randomUUID(), payload: full });
     await this.producer.send({ topic: TOPICS.ledgerCommands.name, messages: [{ key, value: JSON.stringify(envelope) }] });
   }
 

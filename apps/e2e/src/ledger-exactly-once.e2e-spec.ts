@@ -3,6 +3,7 @@ import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafka
 import {
   TOPICS,
   accountKey,
+  envelopeV1,
   type CommandResultV1,
   type EventEnvelope,
   type LedgerCommandPayloads,
@@ -37,16 +38,7 @@ function command<K extends LedgerCommandType>(type: K, payload: Omit<LedgerComma
   const full = { ...payload, requestHash: createHash('sha256').update(JSON.stringify([type, payload])).digest('hex') } as LedgerCommandPayloads[K];
   const key = accountKey(full);
   const correlationId = randomUUID();
-  const envelope: EventEnvelope<K, LedgerCommandPayloads[K]> = {
-    eventId: randomUUID(),
-    type,
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    aggregateId: key,
-    causationId: correlationId,
-    correlationId,
-    payload: full,
-  };
+  const envelope = envelopeV1({ eventId: randomUUID(), type, aggregateId: key, causationId: correlationId, correlationId, payload: full });
   return { key, value: JSON.stringify(envelope), commandId: full.commandId, eventId: envelope.eventId };
 }
 
@@ -461,16 +453,7 @@ describe('the ledger applies every command exactly once, however often Kafka del
     const key = accountKey({ merchantId, username: 'kim', currency });
     const result = (commandId: string): string => {
       const payload: CommandResultV1 = { commandId, commandType: 'order.created', requestHash: 'h', status: 'REJECTED', reason: 'WALLET_NOT_FOUND' };
-      const envelope: EventEnvelope<string, CommandResultV1> = {
-        eventId: randomUUID(),
-        type: 'order.rejected',
-        version: 1,
-        occurredAt: new Date().toISOString(),
-        aggregateId: key,
-        causationId: commandId,
-        correlationId: commandId,
-        payload,
-      };
+      const envelope = envelopeV1({ eventId: randomUUID(), type: 'order.rejected', aggregateId: key, causationId: commandId, correlationId: commandId, payload });
       return JSON.stringify(envelope);
     };
     const twice = result(`e2e-eo:${merchantId}:twice`);

@@ -38,3 +38,25 @@ export function envelopeProblem(value: unknown): string | null {
   if (typeof v['payload'] !== 'object' || v['payload'] === null) return 'missing payload';
   return null;
 }
+
+/**
+ * A version-1 envelope issued now: every producer of commands and facts
+ * builds its envelopes with this, so field order and defaults are one thing.
+ */
+export function envelopeV1<TType extends string, TPayload>(
+  fields: Omit<EventEnvelope<TType, TPayload>, 'version' | 'occurredAt'>,
+): EventEnvelope<TType, TPayload> {
+  const { eventId, type, aggregateId, causationId, correlationId, traceparent, tracestate, payload } = fields;
+  return {
+    eventId,
+    type,
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    aggregateId,
+    causationId,
+    correlationId,
+    ...(traceparent !== undefined ? { traceparent } : {}),
+    ...(tracestate !== undefined ? { tracestate } : {}),
+    payload,
+  };
+}

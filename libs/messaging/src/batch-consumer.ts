@@ -132,8 +132,7 @@ export async function startBatchConsumer(
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const records = batch.messages.map((m) => decodeMessage(batch.topic, batch.partition, m));
       const last = batch.messages[batch.messages.length - 1];
-      // Resolves once the handler call holding these records succeeded and the offsets of every batch
-      // in that call were committed together.
+      // Resolves once the handler call holding these records succeeded and the committer took their offsets.
       await merger.add({ records, topic: batch.topic, partition: batch.partition, lastOffset: last.offset, commit: commitOffsetsIfNecessary, isStale });
       resolveOffset(last.offset);
       await heartbeat();
@@ -173,13 +172,15 @@ export async function startBatchConsumer(
   return consumer;
 }
 
+type CommitOffsets = EachBatchPayload['commitOffsetsIfNecessary'];
+
 /** One partition batch waiting to be merged with the others of its fetch. */
 interface PendingBatch {
   readonly records: readonly ConsumedRecord[];
   readonly topic: string;
   readonly partition: number;
   readonly lastOffset: string;
-  readonly commit: EachBatchPayload['commitOffsetsIfNecessary'];
+  readonly commit: CommitOffsets;
   readonly isStale: () => boolean;
   resolve?: () => void;
   reject?: (error: Error) => void;
@@ -255,8 +256,6 @@ export class FetchMerger {
     }
   }
 }
-
-type CommitOffsets = EachBatchPayload['commitOffsetsIfNecessary'];
 
 /**
  * Commits the offsets after handled records: at once, at most every

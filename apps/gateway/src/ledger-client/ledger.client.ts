@@ -4,6 +4,7 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import {
   TOPICS,
   accountKey,
+  envelopeV1,
   type CommandResultV1,
   type EventEnvelope,
   type LedgerCommandPayloads,
@@ -79,17 +80,7 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
   ): Promise<CommandOutcome> {
     if (this.pendingCount >= this.config.pendingResultsMax) return { kind: 'unknown', why: 'BUSY' };
     const key = accountKey(payload);
-    const envelope: EventEnvelope<K, LedgerCommandPayloads[K]> = {
-      eventId: newEventId(),
-      type,
-      version: 1,
-      occurredAt: new Date().toISOString(),
-      aggregateId: key,
-      causationId: correlationId,
-      correlationId,
-      ...currentTraceCarrier(),
-      payload,
-    };
+    const envelope = envelopeV1({ eventId: newEventId(), type, aggregateId: key, causationId: correlationId, correlationId, ...currentTraceCarrier(), payload });
     const outcome = new Promise<CommandOutcome>((resolve) => {
       const waiter: Waiter = { requestHash: payload.requestHash, resolve };
       const list = this.waiters.get(payload.commandId) ?? [];

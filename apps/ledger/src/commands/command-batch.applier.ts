@@ -7,6 +7,7 @@ import {
   LEDGER_REJECTIONS,
   TOPICS,
   accountKey,
+  envelopeV1,
   resultEventType,
   type CommandBase,
   type CommandResultV1,
@@ -437,17 +438,15 @@ function accountsToOpen(command: Command): { code: string; walletKey: string | n
 function followUpCommand(cause: Command, followUp: FollowUp, span: Span): OutboxMessage {
   return {
     topic: TOPICS.ledgerCommands.name,
-    envelope: {
+    envelope: envelopeV1({
       eventId: newEventId(),
       type: followUp.type,
-      version: 1,
-      occurredAt: new Date().toISOString(),
       aggregateId: accountKey(followUp.payload),
       causationId: cause.envelope.eventId,
       correlationId: cause.envelope.correlationId,
       ...carrierOfSpan(span),
       payload: followUp.payload,
-    },
+    }),
   };
 }
 
@@ -477,17 +476,15 @@ function settlementPosted(command: Command, outcome: SettleAccepted, balances: W
   };
   return {
     topic: TOPICS.settlementPosted.name,
-    envelope: {
+    envelope: envelopeV1({
       eventId: newEventId(),
       type: 'settlement.posted',
-      version: 1,
-      occurredAt: new Date().toISOString(),
       aggregateId: p.merchantId,
       causationId: command.envelope.eventId,
       correlationId: command.envelope.correlationId,
       ...carrierOfSpan(span),
       payload,
-    },
+    }),
   };
 }
 
@@ -551,17 +548,15 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
     ...(outcome.status === 'REJECTED' ? { reason: outcome.reason } : { transactionRef: transactionId(outcome.tx) }),
     ...(balances !== undefined ? { balances } : {}),
   };
-  return {
+  return envelopeV1({
     eventId,
     type: resultEventType(command.type, outcome.status),
-    version: 1,
-    occurredAt: new Date().toISOString(),
     aggregateId: accountKey(p),
     causationId: command.envelope.eventId,
     correlationId: command.envelope.correlationId,
     ...carrierOfSpan(span),
     payload: result,
-  };
+  });
 }
 
 /**
