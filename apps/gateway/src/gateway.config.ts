@@ -34,6 +34,11 @@ export interface GatewayConfig {
   readonly resultWaitMs: number;
   /** Requests waiting for a ledger result at once; past this new ones are refused rather than queued without bound. */
   readonly pendingResultsMax: number;
+  /**
+   * Shortest time between the starts of two produce requests of commands. Commands arriving in between go
+   * together in the next request; a command after a quiet spell goes at once.
+   */
+  readonly commandSendIntervalMs: number;
   /** Lifetime of an OAuth access token. */
   readonly accessTokenTtlSeconds: number;
   /** Currencies wallets may hold. */
@@ -67,6 +72,7 @@ export function gatewayConfigFromEnv(): GatewayConfig {
     // The default is for development only; deployments set SECRETS_KEY (docker-compose.yml does).
     secretsKeyHex: process.env['SECRETS_KEY'] ?? '6465762d6f6e6c792d6b65792d646f2d6e6f742d7573652d696e2d70726f6421',
     pendingResultsMax: 20000,
+    commandSendIntervalMs: envNumber('COMMAND_SEND_INTERVAL_MS', 4),
     accessTokenTtlSeconds: 3600,
     currencies: (process.env['CURRENCIES'] ?? 'USDT,USDC,BTC,ETH,USD').split(','),
     bodyLimitBytes: 64 * 1024,

@@ -38,3 +38,53 @@ export function databaseUrlFromEnv(): string {
   if (url === undefined || url === '') throw new Error('DATABASE_URL is not set (for example postgres://postgres:postgres@127.0.0.1:54329/settlement)');
   return url;
 }
+
+/**
+ * A Postgres string literal of any text, for statements sent by the simple
+ * query protocol, which takes no parameters but may hold several statements
+ * (one round trip instead of one per statement). The `E''` form means the
+ * same whatever `standard_conforming_strings` says: backslashes and quotes are
+ * doubled, nothing else needs escaping.
+ */
+export function sqlLiteral(text: string): string {
+  return `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** Type names sqlArray casts to: a fixed list, since the name is spliced into SQL. */
+export type SqlArrayType = 'text' | 'bigint' | 'numeric' | 'json' | 'uuid';
+
+/**
+ * An array literal cast to `type[]`, whose elements arrive in Postgres exactly
+ * as given (null is SQL NULL; "NULL", quotes, braces, commas and backslashes
+ * are plain text), for statements that inline their values (see sqlLiteral).
+ */
+export function sqlArray(values: readonly (string | null)[], type: SqlArrayType): string {
+  const elements = values.map((v) => (v === null ? 'NULL' : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`));
+  return `${sqlLiteral(`{${elements.join(',')}}`)}::${type}[]`;
+}
+
+/**
+ * Numbers a writer reserves from a sequence a block at a time (one query per
+ * `blockSize` numbers instead of one per use), so rows can carry their ids
+ * into a statement that returns nothing. Numbers left over at exit are never
+ * used: a gap, as a rolled-back nextval leaves.
+ */
+export class SequenceBlock {
+  private readonly values: string[] = [];
+
+  constructor(
+    private readonly sequence: string,
+    private readonly blockSize: number,
+  ) {
+    if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(sequence)) throw new Error(`sequence name ${sequence} is not schema.name`);
+  }
+
+  async take(runner: { query: (sql: string, parameters: unknown[]) => Promise<{ id: string | number }[]> }, count: number): Promise<string[]> {
+    // A loop, not an if: a concurrent caller may take numbers while this one waits for its block.
+    while (this.values.length < count) {
+      const rows = await runner.query(`SELECT nextval('${this.sequence}') AS id FROM generate_series(1, $1)`, [Math.max(this.blockSize, count - this.values.length)]);
+      for (const row of rows) this.values.push(String(row.id));
+    }
+    return this.values.splice(0, count);
+  }
+}

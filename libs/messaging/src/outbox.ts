@@ -40,16 +40,23 @@ export interface StagedOutboxRow {
   readonly value: string;
 }
 
-/** `INSERT ... SELECT` of outbox rows from four array parameters starting at `$first` (see prepareOutbox), for callers that fold it into a larger statement. */
-export function outboxInsertSql(schema: string, first: number): string {
-  return `INSERT INTO ${schema}.outbox (event_id, topic, key, envelope)
-     SELECT * FROM unnest($${first}::uuid[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::json[])`;
+/**
+ * `INSERT ... SELECT` of outbox rows from five arrays (see prepareOutbox),
+ * for callers that fold it into a larger statement: each argument is an SQL
+ * expression of the array, a parameter (`$7::text[]`) or an inlined literal
+ * (sqlArray).
+ */
+export function outboxInsertSql(schema: string, arrays: { ids: string; eventIds: string; topics: string; keys: string; envelopes: string }): string {
+  return `INSERT INTO ${schema}.outbox (id, event_id, topic, key, envelope)
+     SELECT * FROM unnest(${arrays.ids}, ${arrays.eventIds}, ${arrays.topics}, ${arrays.keys}, ${arrays.envelopes})`;
 }
 
 /**
- * The four array parameters of outboxInsertSql, and the staged rows once the
- * insert returned the ids. The insert runs in the caller's transaction, so
- * the events are published if and only if the state change commits; after
+ * The column arrays of outboxInsertSql, and the rows as staged for the relay.
+ * The ids are the caller's, reserved from the table's sequence (`<schema>.outbox_id_seq`,
+ * see SequenceBlock), so the insert needs to return nothing and can travel
+ * with the statements around it. The insert runs in the caller's transaction,
+ * so the events are published if and only if the state change commits; after
  * the commit, hand the staged rows to `OutboxRelay.publishCommitted` to send
  * them at once instead of waiting for the sweep.
  *
@@ -60,16 +67,21 @@ export function outboxInsertSql(schema: string, first: number): string {
  * (it waited out RESULT_WAIT_MS; seen as 504s with 20 concurrent copies).
  * Consumers dedupe by eventId, so a second copy on the topic costs nothing.
  */
-export function prepareOutbox(messages: readonly OutboxMessage[]): { params: string[][]; staged: (ids: readonly (string | number)[]) => StagedOutboxRow[] } {
+export function prepareOutbox(
+  messages: readonly OutboxMessage[],
+  ids: readonly string[],
+): { columns: { ids: string[]; eventIds: string[]; topics: string[]; keys: string[]; envelopes: string[] }; staged: StagedOutboxRow[] } {
+  if (ids.length !== messages.length) throw new Error(`${ids.length} outbox ids for ${messages.length} rows`);
   const values = messages.map((m) => m.json ?? JSON.stringify(m.envelope));
   return {
-    params: [messages.map((m) => m.envelope.eventId), messages.map((m) => m.topic), messages.map((m) => m.envelope.aggregateId), values],
-    staged: (ids) => {
-      if (ids.length !== messages.length) throw new Error(`outbox insert returned ${ids.length} ids for ${messages.length} rows`);
-      // The sequence numbers rows in the order unnest produces them, the messages' order; RETURNING's order is not promised.
-      const sorted = ids.map((id) => BigInt(id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      return messages.map((m, i) => ({ id: sorted[i].toString(), topic: m.topic, key: m.envelope.aggregateId, eventId: m.envelope.eventId, type: m.envelope.type, value: values[i] }));
+    columns: {
+      ids: [...ids],
+      eventIds: messages.map((m) => m.envelope.eventId),
+      topics: messages.map((m) => m.topic),
+      keys: messages.map((m) => m.envelope.aggregateId),
+      envelopes: values,
     },
+    staged: messages.map((m, i) => ({ id: ids[i], topic: m.topic, key: m.envelope.aggregateId, eventId: m.envelope.eventId, type: m.envelope.type, value: values[i] })),
   };
 }
 

@@ -13,6 +13,14 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 const exportDelayMsDefault = 1000;
 
 /**
+ * Longest attribute value kept on a span. The ledger inlines a batch's values
+ * into its SQL (one round trip per batch for reads, one for writes and
+ * COMMIT), so a statement recorded whole would put every amount and envelope
+ * of a batch, hundreds of kilobytes, into one span.
+ */
+const attributeValueLengthMaxDefault = 2048;
+
+/**
  * The OpenTelemetry SDK of a service that exports traces over OTLP/HTTP (the
  * endpoint comes from the standard OTEL_EXPORTER_OTLP_* variables). Loaded
  * only when tracing is on (see startTelemetry), so a service without an
@@ -25,6 +33,7 @@ export function startTracingSdk(serviceName: string): NodeSDK {
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis })],
     // A caller's sampling decision is kept (parent-based); requests without one are all traced.
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    spanLimits: { attributeValueLengthLimit: Number(process.env['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'] ?? attributeValueLengthMaxDefault) },
     // Only what the services use, constructed directly: the auto-instrumentations
     // bundle loads some forty packages (tens of MB per process) to hook libraries
     // these services never load.

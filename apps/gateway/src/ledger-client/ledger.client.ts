@@ -48,6 +48,7 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
   private pendingCount = 0;
   private readonly outgoing: { message: OutgoingMessage; resolve: () => void; reject: (error: Error) => void }[] = [];
   private sending = false;
+  private lastSendStartMs = -Infinity;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -116,6 +117,9 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
     this.sending = true;
     try {
       while (this.outgoing.length > 0) {
+        const waitMs = this.lastSendStartMs + this.config.commandSendIntervalMs - performance.now();
+        if (waitMs >= 1 && this.outgoing.length < sendBatchMax) await new Promise((r) => setTimeout(r, waitMs));
+        this.lastSendStartMs = performance.now();
         const batch = this.outgoing.splice(0, sendBatchMax);
         try {
           await this.producer.send({ topic: TOPICS.ledgerCommands.name, acks: -1, messages: batch.map((b) => b.message) });

@@ -18,7 +18,18 @@ import {
   type SettlementPostedV1,
   type WalletBalances,
 } from '@settlement/contracts';
-import { newEventId, outboxInsertSql, prepareOutbox, parkRecords, type ConsumedRecord, type OutboxMessage, OutboxRelay, type StagedOutboxRow } from '@settlement/messaging';
+import {
+  newEventId,
+  outboxInsertSql,
+  prepareOutbox,
+  parkRecords,
+  SequenceBlock,
+  sqlArray,
+  type ConsumedRecord,
+  type OutboxMessage,
+  OutboxRelay,
+  type StagedOutboxRow,
+} from '@settlement/messaging';
 import { Decimal, formatAmount, fromDb } from '@settlement/money';
 import { carrierOfSpan, endSpans, startEnvelopeSpan } from '@settlement/telemetry';
 import { Book, type BookAccount, type BookHold, type PendingTransaction } from '../book/book';
@@ -71,8 +82,9 @@ export class CommandBatchApplier {
   readonly batchMs = new RecentDurations(batchDurationsKeptMax);
   /** Platform accounts known to exist, by code. */
   private readonly platformAccounts = new Map<string, { id: string; code: string; kind: AccountKind; currency: string }>();
-  /** Transaction ids reserved from the sequence; shared by the partitions applied concurrently. */
-  private readonly transactionIds = new TransactionIdBlock(transactionIdBlockSize);
+  /** Transaction and outbox ids reserved from their sequences; shared by the batches applied concurrently. */
+  private readonly transactionIds = new SequenceBlock(`${S}.transactions_id_seq`, idBlockSize);
+  private readonly outboxIds = new SequenceBlock(`${S}.outbox_id_seq`, idBlockSize);
   /** Fault injection for crash tests (never set in production): see `crashPoints`. */
   private readonly crash = crashPointsFromEnv();
 
@@ -131,23 +143,23 @@ export class CommandBatchApplier {
   ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[] }> {
     for (let attempt = 1; ; attempt++) {
       const runner = this.dataSource.createQueryRunner();
-      // BEGIN and COMMIT are sent by hand (not startTransaction/commitTransaction) so that the commit can
-      // travel in one message with the batch's last statements; `open` tracks what typeorm no longer does.
+      // The transaction is opened and closed by hand (not startTransaction/commitTransaction): BEGIN travels in
+      // one message with the batch's reads, COMMIT with its writes; `open` tracks what typeorm no longer does.
       let open = false;
       try {
-        await runner.connect();
+        const client = (await runner.connect()) as SimpleQueryClient;
         await this.openAccounts(runner, commands);
-        await runner.query('BEGIN');
+        // Set before the first message: whatever part of it ran, a ROLLBACK is due (outside a transaction it only warns).
         open = true;
-        await parkRecords(runner, S, unreadable);
-        const { finish, ...outcome } = await this.applyInTransaction(runner, commands, spans);
+        const { writeAndCommit, ...outcome } = await this.applyInTransaction(runner, client, commands, unreadable, spans);
         if (this.crash.beforeCommitBatch === this.stats.batches + 1) process.kill(process.pid, 'SIGKILL');
-        await runner.query(finish);
+        await client.query(writeAndCommit);
         open = false;
         return outcome;
       } catch (error) {
         if (open) await runner.query('ROLLBACK');
-        const code = (error as { driverError?: { code?: string } }).driverError?.code;
+        // Statements sent through the pg client directly fail with its error; through typeorm, wrapped.
+        const code = (error as { driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
         if (attempt >= transientRetriesMax || (code !== '40P01' && code !== '40001')) throw error;
         this.stats.retries += 1;
         this.logger.warn(`batch attempt ${attempt} failed with ${code}; retrying`);
@@ -177,30 +189,33 @@ export class CommandBatchApplier {
 
   private async applyInTransaction(
     runner: QueryRunner,
+    client: SimpleQueryClient,
     commands: readonly Command[],
+    unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
-  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[]; finish: string }> {
+  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[]; writeAndCommit: string }> {
+    // One message begins the transaction and reads what the batch needs: the
+    // inbox rows of its command ids, its wallet accounts locked in id order,
+    // and (when a command reads holds) their holds locked. Platform accounts
+    // (house, clearing, transit, fx) are shared by every partition: they are
+    // only loaded here and get their deltas at the very end, so the lock on
+    // them is held for the commit alone, not for the whole batch. Holds live
+    // on the same partition as their wallet, so only this batch can change them.
     const ids = [...new Set(commands.map((c) => c.envelope.payload.commandId))];
-    const stored = new Map<string, StoredCommand>();
-    if (ids.length > 0) {
-      const rows: StoredCommand[] = await runner.query(
-        `SELECT command_id, request_hash, result_envelope FROM ${S}.inbox WHERE command_id = ANY($1::text[])`,
-        [ids],
-      );
-      for (const row of rows) stored.set(row.command_id, row);
-    }
-
-    // Lock the wallet accounts this batch may change, in id order. Platform
-    // accounts (house, clearing, transit, fx) are shared by every partition:
-    // they are only loaded here and get their deltas at the very end, so the
-    // lock on them is held for the commit alone, not for the whole batch.
     const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
+    const holdOrderIds = commands.some((c) => HOLD_READING_TYPES.has(c.type)) ? commands.flatMap(holdIdsOf) : null;
+    const [, read] = (await client.query(beginAndReadSql(ids, walletKeys, holdOrderIds))) as [unknown, { rows: [BatchRead] }];
+    const { inbox, accounts: walletAccounts, holds } = read.rows[0];
+    await parkRecords(runner, S, unreadable);
+    const stored = new Map<string, StoredCommand>(inbox.map((row) => [row.command_id, row]));
     const platformCodes = [...new Set(commands.flatMap(platformAccountsOf))];
-    const accounts = [...(await lockAccounts(runner, walletKeys)), ...(await this.loadPlatformAccounts(runner, platformCodes))];
+    const accounts: BookAccount[] = [
+      ...walletAccounts.map((r) => ({ id: r.id, code: r.code, walletKey: r.wallet_key, kind: r.kind, currency: r.currency, balance: fromDb(r.balance), shared: false })),
+      ...(await this.loadPlatformAccounts(runner, platformCodes)),
+    ];
     const book = new Book(accounts);
-    // Holds live on the same partition as their wallet, so only this batch can change them.
-    if (commands.some((c) => HOLD_READING_TYPES.has(c.type))) {
-      book.loadHolds(await lockHolds(runner, walletKeys, commands.flatMap(holdIdsOf)));
+    if (holds !== null) {
+      book.loadHolds(holds.map((r) => ({ orderId: r.order_id, walletKey: r.wallet_key, pool: r.pool, amount: fromDb(r.amount), remaining: fromDb(r.remaining), isNew: false })));
     }
 
     // Decide every command in offset order against the in-memory book; the
@@ -274,8 +289,8 @@ export class CommandBatchApplier {
         : { topic: TOPICS.ledgerResults.name, envelope: e.result_envelope },
     );
     outbox.push(...posted);
-    const staged = await writeBatch(runner, book, decisions as (Decision & { json: string })[], outbox);
-    return { duplicates, conflicts: conflicts.length, outbox: staged, finish: platformDeltasAndCommit(book) };
+    const write = writeBatchSql(book, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
+    return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${write.sql};\n${platformDeltasAndCommit(book)}` };
   }
 
   /**
@@ -330,8 +345,8 @@ export class CommandBatchApplier {
   }
 }
 
-/** Transaction ids reserved per sequence query: a few batches' worth under load. */
-const transactionIdBlockSize = 1000;
+/** Transaction and outbox ids reserved per sequence query: a few batches' worth under load. */
+const idBlockSize = 1000;
 
 /** Attempts at one batch transaction before the batch goes back to Kafka; deadlocks are rare and clear on retry. */
 const transientRetriesMax = 3;
@@ -450,15 +465,6 @@ function followUpCommand(cause: Command, followUp: FollowUp, span: Span): Outbox
   };
 }
 
-async function lockHolds(runner: QueryRunner, walletKeys: readonly string[], orderIds: readonly string[]): Promise<BookHold[]> {
-  const rows: { order_id: string; wallet_key: string; pool: HoldPool; amount: string; remaining: string }[] = await runner.query(
-    `SELECT order_id, wallet_key, pool, amount, remaining FROM ${S}.holds
-     WHERE (wallet_key = ANY($1::text[]) AND remaining > 0) OR order_id = ANY($2::text[]) ORDER BY seq FOR NO KEY UPDATE`,
-    [walletKeys, orderIds],
-  );
-  return rows.map((r) => ({ orderId: r.order_id, walletKey: r.wallet_key, pool: r.pool, amount: fromDb(r.amount), remaining: fromDb(r.remaining), isNew: false }));
-}
-
 function settlementPosted(command: Command, outcome: SettleAccepted, balances: WalletBalances | undefined, span: Span): OutboxMessage {
   const p = command.envelope.payload as LedgerCommandPayloads['settlement.requested'];
   if (balances === undefined) throw new Error('an accepted settlement has a wallet');
@@ -505,13 +511,45 @@ function commandProblem(envelope: EventEnvelope): string | null {
   return null;
 }
 
-async function lockAccounts(runner: QueryRunner, walletKeys: readonly string[]): Promise<BookAccount[]> {
-  if (walletKeys.length === 0) return [];
-  const rows: { id: string; code: string; wallet_key: string | null; kind: AccountKind; currency: string; balance: string }[] = await runner.query(
-    `SELECT id, code, wallet_key, kind, currency, balance FROM ${S}.accounts WHERE wallet_key = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`,
-    [walletKeys],
-  );
-  return rows.map((r) => ({ id: String(r.id), code: r.code, walletKey: r.wallet_key, kind: r.kind, currency: r.currency, balance: fromDb(r.balance), shared: false }));
+/** What a batch reads at its start; numbers and ids come as text (json_agg would give numbers). */
+interface BatchRead {
+  inbox: StoredCommand[];
+  accounts: { id: string; code: string; wallet_key: string | null; kind: AccountKind; currency: string; balance: string }[];
+  holds: { order_id: string; wallet_key: string; pool: HoldPool; amount: string; remaining: string }[] | null;
+}
+
+/** The pg client under a typeorm query runner: its `query` takes several statements in one message when given no parameters. */
+interface SimpleQueryClient {
+  query(sql: string): Promise<unknown>;
+}
+
+/**
+ * The batch's first message: BEGIN, then one statement returning the inbox
+ * rows of its command ids, its wallet accounts locked in id order (every
+ * batch locks wallets first, in id order, then holds, then platform accounts
+ * at the end, so no two batches wait on each other in a cycle), and, when
+ * `holdOrderIds` is given, the wallets' open holds and the named ones, locked
+ * (null when no command reads holds: nothing is locked). The subqueries run
+ * in the order written. Values are inlined (sqlArray), since the simple query
+ * protocol that carries BEGIN with the read takes no parameters.
+ */
+function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly string[], holdOrderIds: readonly string[] | null): string {
+  const keys = sqlArray(walletKeys, 'text');
+  const holds =
+    holdOrderIds === null
+      ? 'NULL::json'
+      : `(SELECT coalesce(json_agg(h ORDER BY h.seq), '[]') FROM (
+           SELECT seq, order_id, wallet_key, pool, amount::text AS amount, remaining::text AS remaining FROM ${S}.holds
+           WHERE (wallet_key = ANY(${keys}) AND remaining > 0) OR order_id = ANY(${sqlArray(holdOrderIds, 'text')})
+           ORDER BY seq FOR NO KEY UPDATE) h)`;
+  return `BEGIN;
+    SELECT
+      (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope)), '[]')
+         FROM ${S}.inbox WHERE command_id = ANY(${sqlArray(commandIds, 'text')})) AS inbox,
+      (SELECT coalesce(json_agg(a ORDER BY a.id::bigint), '[]') FROM (
+         SELECT id::text AS id, code, wallet_key, kind, currency, balance::text AS balance FROM ${S}.accounts
+         WHERE wallet_key = ANY(${keys}) ORDER BY id FOR NO KEY UPDATE) a) AS accounts,
+      ${holds} AS holds`;
 }
 
 /**
@@ -560,18 +598,19 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
 }
 
 /**
- * Writes everything the batch decided in one statement (one round trip,
- * whatever the batch size): transactions, postings, new wallet balances, new
- * and changed holds, inbox rows and outbox rows. Data-modifying CTEs touch
- * distinct rows here, and foreign keys are checked at the statement's end,
- * when every CTE has run. Returns the outbox rows with their ids.
+ * Writes everything the batch decided in one statement: transactions,
+ * postings, new wallet balances, new and changed holds, inbox rows and outbox
+ * rows (ids reserved beforehand, so it returns nothing). Data-modifying CTEs
+ * touch distinct rows here, and foreign keys are checked at the statement's
+ * end, when every CTE has run. Values are inlined (sqlArray), so the statement
+ * travels in one message with the platform deltas and the COMMIT.
  */
-async function writeBatch(
-  runner: QueryRunner,
+function writeBatchSql(
   book: Book,
   decisions: readonly { command: Command; outcome: Outcome; json: string }[],
   outbox: readonly OutboxMessage[],
-): Promise<StagedOutboxRow[]> {
+  outboxIds: readonly string[],
+): { sql: string; staged: StagedOutboxRow[] } {
   const txs = book.transactions;
   const postingTx: string[] = [];
   const postingAccount: string[] = [];
@@ -587,70 +626,35 @@ async function writeBatch(
   const holds = book.holdsToWrite();
   const created = holds.filter((h) => h.isNew);
   const changed = holds.filter((h) => !h.isNew);
-  const prepared = prepareOutbox(outbox);
-  const rows: { id: string }[] = await runner.query(
-    `WITH
-       t AS (INSERT INTO ${S}.transactions (id, command_id, type) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])),
-       p AS (INSERT INTO ${S}.postings (transaction_id, account_id, amount) SELECT * FROM unnest($4::bigint[], $5::bigint[], $6::numeric[])),
-       a AS (UPDATE ${S}.accounts a SET balance = v.balance FROM unnest($7::bigint[], $8::numeric[]) AS v(id, balance) WHERE a.id = v.id),
+  const { columns, staged } = prepareOutbox(outbox, outboxIds);
+  const sql = `WITH
+       t AS (INSERT INTO ${S}.transactions (id, command_id, type)
+             SELECT * FROM unnest(${sqlArray(txs.map((t) => transactionId(t)), 'bigint')}, ${sqlArray(txs.map((t) => t.commandId), 'text')}, ${sqlArray(txs.map((t) => t.type), 'text')})),
+       p AS (INSERT INTO ${S}.postings (transaction_id, account_id, amount)
+             SELECT * FROM unnest(${sqlArray(postingTx, 'bigint')}, ${sqlArray(postingAccount, 'bigint')}, ${sqlArray(postingAmount, 'numeric')})),
+       a AS (UPDATE ${S}.accounts a SET balance = v.balance
+             FROM unnest(${sqlArray(touched.map((a) => a.id), 'bigint')}, ${sqlArray(touched.map((a) => formatAmount(a.balance)), 'numeric')}) AS v(id, balance) WHERE a.id = v.id),
        hn AS (INSERT INTO ${S}.holds (order_id, wallet_key, pool, amount, remaining, transaction_id)
-              SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::numeric[], $13::numeric[], $14::bigint[])),
-       hc AS (UPDATE ${S}.holds h SET remaining = v.remaining FROM unnest($15::text[], $16::numeric[]) AS v(order_id, remaining) WHERE h.order_id = v.order_id),
+              SELECT * FROM unnest(${sqlArray(created.map((h) => h.orderId), 'text')}, ${sqlArray(created.map((h) => h.walletKey), 'text')}, ${sqlArray(created.map((h) => h.pool), 'text')},
+                ${sqlArray(created.map((h) => formatAmount(h.amount)), 'numeric')}, ${sqlArray(created.map((h) => formatAmount(h.remaining)), 'numeric')},
+                ${sqlArray(created.map((h) => transactionId(requireTx(h))), 'bigint')})),
+       hc AS (UPDATE ${S}.holds h SET remaining = v.remaining
+              FROM unnest(${sqlArray(changed.map((h) => h.orderId), 'text')}, ${sqlArray(changed.map((h) => formatAmount(h.remaining)), 'numeric')}) AS v(order_id, remaining) WHERE h.order_id = v.order_id),
        -- applied_at is the clock at this statement, the batch's last before commit (now() would be the
        -- transaction's start): the system benchmark measures HTTP acceptance to ledger commit with it.
        i AS (INSERT INTO ${S}.inbox (command_id, command_type, request_hash, command, status, result_envelope, applied_at)
-             SELECT *, clock_timestamp() FROM unnest($17::text[], $18::text[], $19::text[], $20::json[], $21::text[], $22::json[])),
-       o AS (${outboxInsertSql(S, 23)} RETURNING id)
-     SELECT id FROM o`,
-    [
-      txs.map((t) => transactionId(t)),
-      txs.map((t) => t.commandId),
-      txs.map((t) => t.type),
-      postingTx,
-      postingAccount,
-      postingAmount,
-      touched.map((a) => a.id),
-      touched.map((a) => formatAmount(a.balance)),
-      created.map((h) => h.orderId),
-      created.map((h) => h.walletKey),
-      created.map((h) => h.pool),
-      created.map((h) => formatAmount(h.amount)),
-      created.map((h) => formatAmount(h.remaining)),
-      created.map((h) => transactionId(requireTx(h))),
-      changed.map((h) => h.orderId),
-      changed.map((h) => formatAmount(h.remaining)),
-      decisions.map((d) => d.command.envelope.payload.commandId),
-      decisions.map((d) => d.command.type),
-      decisions.map((d) => d.command.envelope.payload.requestHash),
-      decisions.map((d) => JSON.stringify(d.command.envelope.payload)),
-      decisions.map((d) => d.outcome.status),
-      decisions.map((d) => d.json),
-      ...prepared.params,
-    ],
-  );
-  return prepared.staged(rows.map((r) => r.id));
-}
-
-/**
- * Ledger transaction ids, taken from the sequence a block at a time: one
- * query per `blockSize` transactions instead of one per batch. Ids left over
- * at exit are never used (a gap, as a rolled-back nextval leaves).
- */
-class TransactionIdBlock {
-  private readonly ids: string[] = [];
-
-  constructor(private readonly blockSize: number) {}
-
-  async take(runner: QueryRunner, count: number): Promise<string[]> {
-    // A loop, not an if: a concurrent batch may take ids while this one waits for its block.
-    while (this.ids.length < count) {
-      const rows: { id: string }[] = await runner.query(`SELECT nextval('${S}.transactions_id_seq') AS id FROM generate_series(1, $1)`, [
-        Math.max(this.blockSize, count - this.ids.length),
-      ]);
-      for (const row of rows) this.ids.push(String(row.id));
-    }
-    return this.ids.splice(0, count);
-  }
+             SELECT *, clock_timestamp() FROM unnest(
+               ${sqlArray(decisions.map((d) => d.command.envelope.payload.commandId), 'text')}, ${sqlArray(decisions.map((d) => d.command.type), 'text')},
+               ${sqlArray(decisions.map((d) => d.command.envelope.payload.requestHash), 'text')}, ${sqlArray(decisions.map((d) => JSON.stringify(d.command.envelope.payload)), 'json')},
+               ${sqlArray(decisions.map((d) => d.outcome.status), 'text')}, ${sqlArray(decisions.map((d) => d.json), 'json')}))
+     ${outboxInsertSql(S, {
+       ids: sqlArray(columns.ids, 'bigint'),
+       eventIds: sqlArray(columns.eventIds, 'uuid'),
+       topics: sqlArray(columns.topics, 'text'),
+       keys: sqlArray(columns.keys, 'text'),
+       envelopes: sqlArray(columns.envelopes, 'json'),
+     })}`;
+  return { sql, staged };
 }
 
 /** The id a transaction was given when written; asserts it was written. */

@@ -1,0 +1,44 @@
+import { Client } from 'pg';
+import fc from 'fast-check';
+import { readInfrastructureEnv } from '@settlement/testing';
+import { sqlArray, sqlLiteral } from '@settlement/messaging';
+import { repoRoot } from './system';
+
+/**
+ * The ledger inlines a batch's values into SQL (one round trip for BEGIN and
+ * its reads, one for its writes and COMMIT). These check against the real
+ * Postgres that every string comes back exactly as given, whatever it holds.
+ */
+describe('inlined SQL values', () => {
+  const client = new Client({ connectionString: readInfrastructureEnv(repoRoot).DATABASE_URL });
+  beforeAll(() => client.connect());
+  afterAll(() => client.end());
+
+  const awkward = ["'", "''", '\\', '\\\\', '"', '\\"', '{', '}', ',', 'NULL', 'null', '', ' ', ' padded ', '\n', '\t', "O'Brien\\\"}{,", 'é', '١٢٣', '𝟙𝟚𝟛', '$$', "E'x'", '--', '/*', ';COMMIT;'];
+
+  it('round-trips awkward strings, NULL and the empty array through text[] and sqlLiteral', async () => {
+    const values: (string | null)[] = [...awkward, null];
+    const rows = (await client.query(`SELECT ${sqlArray(values, 'text')} AS a, ${sqlLiteral(awkward.join('|'))} AS s, ${sqlArray([], 'text')} AS e`)).rows;
+    expect(rows[0].a).toEqual(values);
+    expect(rows[0].s).toBe(awkward.join('|'));
+    expect(rows[0].e).toEqual([]);
+  });
+
+  it('round-trips any unicode string (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.option(fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\u0000')), { nil: null }), { maxLength: 20 }), async (values) => {
+        const rows = (await client.query(`SELECT ${sqlArray(values, 'text')} AS a`)).rows;
+        expect(rows[0].a).toEqual(values);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps json text and numeric values exact', async () => {
+    const json = [JSON.stringify({ a: "it's", b: 'back\\slash "quoted"', c: '1e5', d: ['{', '}'] })];
+    const amounts = ['99999999999999.99999999', '-0.00000001', '0'];
+    const rows = (await client.query(`SELECT (${sqlArray(json, 'json')})[1]::text AS j, ${sqlArray(amounts, 'numeric')}::text[] AS n`)).rows;
+    expect(rows[0].j).toBe(json[0]);
+    expect(rows[0].n).toEqual(amounts);
+  });
+});
