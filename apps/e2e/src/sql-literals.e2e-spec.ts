@@ -14,7 +14,7 @@ describe('inlined SQL values', () => {
   beforeAll(() => client.connect());
   afterAll(() => client.end());
 
-  const awkward = ["'", "''", '\\', '\\\\', '"', '\\"', '{', '}', ',', 'NULL', 'null', '', ' ', ' padded ', '\n', '\t', "O'Brien\\\"}{,", 'é', '١٢٣', '𝟙𝟚𝟛', '$$', "E'x'", '--', '/*', ';COMMIT;'];
+  const awkward = ["'", "''", '\\', '\\\\', '"', '\\"', '{', '}', ',', 'NULL', 'null', '', ' ', ' padded ', '\n', '\t', "O'Brien\\\"}{,", 'é', '١٢٣', '𝟙𝟚𝟛', '$$', '$v$', 'a$v', 'a$v0', '$v$$v0$', '$', "E'x'", '--', '/*', ';COMMIT;'];
 
   it('round-trips awkward strings, NULL and the empty array through text[] and sqlLiteral', async () => {
     const values: (string | null)[] = [...awkward, null];
@@ -24,11 +24,13 @@ describe('inlined SQL values', () => {
     expect(rows[0].e).toEqual([]);
   });
 
-  it('round-trips any unicode string (property)', async () => {
+  it('round-trips any unicode string, and any made of quoting characters, in arrays and alone (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.option(fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\u0000')), { nil: null }), { maxLength: 20 }), async (values) => {
-        const rows = (await client.query(`SELECT ${sqlArray(values, 'text')} AS a`)).rows;
+      fc.asyncProperty(fc.array(fc.option(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.stringMatching(/^[$v0-9a\\'"{},]{0,12}$/)).filter((s) => !s.includes('\u0000')), { nil: null }), { maxLength: 20 }), async (values) => {
+        const texts = values.filter((v): v is string => v !== null);
+        const rows = (await client.query(`SELECT ${sqlArray(values, 'text')} AS a, ARRAY[${[...texts.map(sqlLiteral), "''"].join(',')}]::text[] AS l`)).rows;
         expect(rows[0].a).toEqual(values);
+        expect(rows[0].l).toEqual([...texts, '']);
       }),
       { numRuns: 200 },
     );

@@ -345,8 +345,8 @@ export class CommandBatchApplier {
   }
 }
 
-/** Transaction and outbox ids reserved per sequence query: a few batches' worth under load. */
-const idBlockSize = 1000;
+/** Transaction and outbox ids reserved per sequence query: several batches' worth under load (a batch of 1,500 commands has ~1,900 outbox rows). */
+const idBlockSize = 10000;
 
 /** Attempts at one batch transaction before the batch goes back to Kafka; deadlocks are rare and clear on retry. */
 const transientRetriesMax = 3;
