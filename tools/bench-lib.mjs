@@ -131,12 +131,13 @@ export function centsToAmount(cents) {
 
 const clockTicks = 100; // USER_HZ on Linux
 
-/** utime + stime of a pid in seconds, or 0 when it is gone. */
-export function cpuSeconds(pid) {
+/** utime + stime of a pid in seconds (plus cutime + cstime, its exited and reaped children's, with `withExitedChildren`), or 0 when it is gone. */
+export function cpuSeconds(pid, { withExitedChildren = false } = {}) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return (withExitedChildren ? own + Number(fields[13]) + Number(fields[14]) : own) / clockTicks;
   } catch {
     return 0;
   }
@@ -166,10 +167,16 @@ export function allPids() {
     .map(Number);
 }
 
-/** The postmaster and its children (backends, walwriter, checkpointer, ...): their summed CPU seconds. */
+/**
+ * The postmaster and its children (backends, walwriter, checkpointer, ...):
+ * their summed CPU seconds. A backend that exits takes its time out of the
+ * live children's sum and into the postmaster's reaped-children counters, so
+ * both are counted (without those, a connection closed during a run made the
+ * figure drop, even below zero).
+ */
 export function postgresCpu(postmasterPid) {
   if (!postmasterPid) return 0;
-  let total = cpuSeconds(postmasterPid);
+  let total = cpuSeconds(postmasterPid, { withExitedChildren: true });
   for (const pid of allPids()) if (ppidOf(pid) === postmasterPid) total += cpuSeconds(pid);
   return total;
 }
