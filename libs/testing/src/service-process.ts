@@ -16,10 +16,13 @@ const stopGraceMs = 15000;
  * the gateway's live heap measured 59 MB, yet without a cap V8 let garbage grow
  * the heap past 180 MB before a full collection (RSS 360-390 MB); capped, RSS
  * stays under the 250 MB target for a little more GC work. The ledger's batches
- * (up to 1 MiB per partition, three partitions at once) get more room.
+ * (up to 1 MiB per partition, three partitions at once) get more room. The
+ * gateway's young generation is 16 MB, not 8: at 1,000 orders/s its
+ * scavenges (each ~7 ms, whatever the size) came 10-11 times a second, 82-86
+ * ms of pauses a second; with 16 MB, 5.7 a second, 47 ms (peak RSS 215 MB).
  */
 export const serviceHeapFlags: Record<ServiceName, readonly string[]> = {
-  gateway: ['--max-old-space-size=128', '--max-semi-space-size=8'],
+  gateway: ['--max-old-space-size=128', '--max-semi-space-size=16'],
   settlement: ['--max-old-space-size=128', '--max-semi-space-size=8'],
   ledger: ['--max-old-space-size=192', '--max-semi-space-size=16'],
 };
