@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '@settlement/contracts';
+import { sqlArray } from './database';
 
 /** DDL of the outbox table, for each service's migration. */
 export function outboxTableSql(schema: string): string[] {
@@ -259,16 +260,15 @@ export class OutboxRelay {
 
   /**
    * One round trip: the simple query protocol takes several statements in one
-   * message (so no parameters: the ids are digits from the sequence, checked).
+   * message (so no parameters: the ids are inlined by sqlArray).
    */
   private async deleteSent(): Promise<void> {
     const ids = this.sent;
     if (ids.length === 0) return;
     this.sent = [];
     try {
-      for (const id of ids) if (!/^[0-9]+$/.test(id)) throw new Error(`outbox id ${id} is not a number`);
       await this.dataSource.query(
-        `BEGIN; SET LOCAL synchronous_commit TO off; DELETE FROM ${this.settings.schema}.outbox WHERE id IN (${ids.join(',')}); COMMIT`,
+        `BEGIN; SET LOCAL synchronous_commit TO off; DELETE FROM ${this.settings.schema}.outbox WHERE id = ANY(${sqlArray(ids, 'bigint')}); COMMIT`,
       );
     } finally {
       // Deleted, or left for the sweep (which sends them again) when the delete failed.

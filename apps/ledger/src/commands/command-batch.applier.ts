@@ -553,26 +553,22 @@ function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly str
 }
 
 /**
- * The batch's last message: adds its deltas to the shared platform accounts,
- * locking them in id order as the transaction's last statements (every batch
- * takes wallet locks first and these last, so no two batches can wait on
- * each other), then commits. Several statements in one round trip, which the
- * simple query protocol allows only without parameters: the values are
- * inlined, and each is checked to be a number first.
+ * The end of the batch's last message: adds its deltas to the shared platform
+ * accounts, locking them in id order as the transaction's last statements
+ * (every batch takes wallet locks first and these last, so no two batches can
+ * wait on each other), then commits. Values inlined (sqlArray), as in the
+ * write they follow.
  */
 function platformDeltasAndCommit(book: Book): string {
   const shared = book.touchedAccounts().filter((a) => a.shared && !a.balance.isZero());
   if (shared.length === 0) return 'COMMIT';
-  const ids = shared.map((a) => a.id);
-  const deltas = shared.map((a) => formatAmount(a.balance));
-  for (const id of ids) if (!/^[0-9]+$/.test(id)) throw new Error(`account id ${id} is not a number`);
-  for (const delta of deltas) if (!/^-?[0-9]+(\.[0-9]+)?$/.test(delta)) throw new Error(`delta ${delta} is not a decimal`);
+  const ids = sqlArray(shared.map((a) => a.id), 'bigint');
   // NO KEY UPDATE, not UPDATE: posting inserts of concurrent batches hold KEY
   // SHARE locks on these rows (the foreign key), which FOR UPDATE would wait on
   // in a cycle. NO KEY UPDATE is what the balance UPDATE takes anyway.
-  return `SELECT id FROM ${S}.accounts WHERE id IN (${ids.join(',')}) ORDER BY id FOR NO KEY UPDATE;
+  return `SELECT id FROM ${S}.accounts WHERE id = ANY(${ids}) ORDER BY id FOR NO KEY UPDATE;
     UPDATE ${S}.accounts a SET balance = a.balance + v.delta
-      FROM unnest('{${ids.join(',')}}'::bigint[], '{${deltas.join(',')}}'::numeric[]) AS v(id, delta) WHERE a.id = v.id;
+      FROM unnest(${ids}, ${sqlArray(shared.map((a) => formatAmount(a.balance)), 'numeric')}) AS v(id, delta) WHERE a.id = v.id;
     COMMIT`;
 }
 
