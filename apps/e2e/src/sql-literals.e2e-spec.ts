@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import fc from 'fast-check';
 import { readInfrastructureEnv } from '@settlement/testing';
-import { sqlArray, sqlLiteral } from '@settlement/messaging';
+import { sqlArray, sqlJsonArray, sqlLiteral } from '@settlement/messaging';
 import { repoRoot } from './system';
 
 /**
@@ -42,5 +42,22 @@ describe('inlined SQL values', () => {
     const rows = (await client.query(`SELECT (${sqlArray(json, 'json')})[1]::text AS j, ${sqlArray(amounts, 'numeric')}::text[] AS n`)).rows;
     expect(rows[0].j).toBe(json[0]);
     expect(rows[0].n).toEqual(amounts);
+  });
+
+  it('keeps the text and order of JSON values in sqlJsonArray, and gives the empty json[] for none', async () => {
+    const jsons = [...awkward.map((a) => JSON.stringify({ a, nested: [a, { b: a }] })), '1.50', '"$v$"', 'null', '[]', JSON.stringify(awkward)];
+    const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${sqlJsonArray(jsons)}) x) AS a, cardinality(${sqlJsonArray([])}) AS e`)).rows;
+    expect(rows[0].a).toEqual(jsons);
+    expect(rows[0].e).toBe(0);
+  });
+
+  it('round-trips any JSON value through sqlJsonArray (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.jsonValue().map((v) => JSON.stringify(v)).filter((j) => !j.includes('\\u0000')), { minLength: 1, maxLength: 20 }), async (jsons) => {
+        const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${sqlJsonArray(jsons)}) x) AS a`)).rows;
+        expect(rows[0].a).toEqual(jsons);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

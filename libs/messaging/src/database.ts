@@ -48,11 +48,21 @@ export function databaseUrlFromEnv(): string {
  * `standard_conforming_strings` says.
  */
 export function sqlLiteral(text: string): string {
-  // The closing tag must be the first occurrence of the tag after the opening one: not inside the text, nor
-  // straddling its end (text "a$v" with tag "$v$" would close after "a").
   let tag = '$v$';
-  for (let n = 0; `${text}${tag}`.indexOf(tag) !== text.length; n++) tag = `$v${n}$`;
+  for (let n = 0; !closesOnlyAtEnd(text, tag); n++) tag = `$v${n}$`;
   return `${tag}${text}${tag}`;
+}
+
+/**
+ * Whether `tag`, appended to `text`, first occurs there: not inside the text,
+ * nor straddling its end (text "a$v" with tag "$v$" would close after "a").
+ * Looks at the text's tail apart from the search, so a batch's megabytes are
+ * not copied into a second string to be searched.
+ */
+function closesOnlyAtEnd(text: string, tag: string): boolean {
+  if (text.includes(tag)) return false;
+  const tail = text.slice(Math.max(0, text.length - tag.length + 1));
+  return `${tail}${tag}`.indexOf(tag) === tail.length;
 }
 
 /** Type names sqlArray casts to: a fixed list, since the name is spliced into SQL. */
@@ -64,8 +74,21 @@ export type SqlArrayType = 'text' | 'bigint' | 'numeric' | 'json' | 'uuid';
  * are plain text), for statements that inline their values (see sqlLiteral).
  */
 export function sqlArray(values: readonly (string | null)[], type: SqlArrayType): string {
-  const elements = values.map((v) => (v === null ? 'NULL' : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`));
+  const elements = values.map((v) => (v === null ? 'NULL' : needsArrayEscape.test(v) ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`));
   return `${sqlLiteral(`{${elements.join(',')}}`)}::${type}[]`;
+}
+
+const needsArrayEscape = /[\\"]/;
+
+/**
+ * A `json[]` expression of JSON texts, for statements that inline their values
+ * (see sqlLiteral). The texts travel as one JSON array, split by Postgres:
+ * inside an array literal (sqlArray) every quote of every envelope would need
+ * a backslash, an escaping pass over a batch's megabytes of JSON.
+ * Each text must be one JSON value; the element order is kept.
+ */
+export function sqlJsonArray(jsons: readonly string[]): string {
+  return `(SELECT coalesce(array_agg(e ORDER BY n), '{}') FROM json_array_elements(${sqlLiteral(`[${jsons.join(',')}]`)}::json) WITH ORDINALITY AS t(e, n))`;
 }
 
 /**

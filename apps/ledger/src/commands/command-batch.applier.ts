@@ -25,6 +25,7 @@ import {
   parkRecords,
   SequenceBlock,
   sqlArray,
+  sqlJsonArray,
   type ConsumedRecord,
   type OutboxMessage,
   OutboxRelay,
@@ -598,7 +599,7 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
  * postings, new wallet balances, new and changed holds, inbox rows and outbox
  * rows (ids reserved beforehand, so it returns nothing). Data-modifying CTEs
  * touch distinct rows here, and foreign keys are checked at the statement's
- * end, when every CTE has run. Values are inlined (sqlArray), so the statement
+ * end, when every CTE has run. Values are inlined (sqlArray, sqlJsonArray), so the statement
  * travels in one message with the platform deltas and the COMMIT.
  */
 function writeBatchSql(
@@ -641,14 +642,14 @@ function writeBatchSql(
        i AS (INSERT INTO ${S}.inbox (command_id, command_type, request_hash, command, status, result_envelope, applied_at)
              SELECT *, clock_timestamp() FROM unnest(
                ${sqlArray(decisions.map((d) => d.command.envelope.payload.commandId), 'text')}, ${sqlArray(decisions.map((d) => d.command.type), 'text')},
-               ${sqlArray(decisions.map((d) => d.command.envelope.payload.requestHash), 'text')}, ${sqlArray(decisions.map((d) => JSON.stringify(d.command.envelope.payload)), 'json')},
-               ${sqlArray(decisions.map((d) => d.outcome.status), 'text')}, ${sqlArray(decisions.map((d) => d.json), 'json')}))
+               ${sqlArray(decisions.map((d) => d.command.envelope.payload.requestHash), 'text')}, ${sqlJsonArray(decisions.map((d) => JSON.stringify(d.command.envelope.payload)))},
+               ${sqlArray(decisions.map((d) => d.outcome.status), 'text')}, ${sqlJsonArray(decisions.map((d) => d.json))}))
      ${outboxInsertSql(S, {
        ids: sqlArray(columns.ids, 'bigint'),
        eventIds: sqlArray(columns.eventIds, 'uuid'),
        topics: sqlArray(columns.topics, 'text'),
        keys: sqlArray(columns.keys, 'text'),
-       envelopes: sqlArray(columns.envelopes, 'json'),
+       envelopes: sqlJsonArray(columns.envelopes),
      })}`;
   return { sql, staged };
 }
