@@ -66,10 +66,11 @@ export function fromDb(value: string): Decimal {
  * scale-8 values), so the ROUND_UNNECESSARY-style assertion guards that.
  */
 export function formatAmount(value: Decimal): string {
-  const fixed = value.toFixed(AMOUNT_SCALE, Decimal.ROUND_DOWN);
-  if (!new Decimal(fixed).equals(value)) {
+  // decimalPlaces() reads the digits held; no second parse of the text to compare.
+  if (value.decimalPlaces() > AMOUNT_SCALE) {
     throw new Error(`amount ${value.toString()} has more than ${AMOUNT_SCALE} decimals; round it explicitly first`);
   }
+  const fixed = value.toFixed(AMOUNT_SCALE);
   return fixed === '-0.00000000' ? '0.00000000' : fixed;
 }
 
