@@ -44,16 +44,22 @@ describe('inlined SQL values', () => {
     expect(rows[0].n).toEqual(amounts);
   });
 
-  it('keeps the text and order of JSON values in sqlJsonArray, and gives the empty json[] for none', async () => {
-    const jsons = [...awkward.map((a) => JSON.stringify({ a, nested: [a, { b: a }] })), '1.50', '"$v$"', 'null', '[]', JSON.stringify(awkward)];
-    const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${sqlJsonArray(jsons)}) x) AS a, cardinality(${sqlJsonArray([])}) AS e`)).rows;
+  it('keeps the text and order of JSON values in sqlJsonArray, NULL as NULL, and gives the empty json[] for none', async () => {
+    const jsons = [...awkward.map((a) => JSON.stringify({ a, nested: [a, { b: a }] })), '1.50', '"$v$"', 'null', null, '[]', JSON.stringify(awkward), JSON.stringify('\u0001\u0002')];
+    const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${sqlJsonArray(jsons)}) x) AS a, cardinality(${sqlJsonArray([])}) AS e, ${sqlJsonArray([null])} AS n`)).rows;
     expect(rows[0].a).toEqual(jsons);
     expect(rows[0].e).toBe(0);
+    expect(rows[0].n).toEqual([null]);
+  });
+
+  it('refuses a text no JSON value can be (empty, or a raw separator character)', () => {
+    expect(() => sqlJsonArray([''])).toThrow(/not a JSON text/);
+    expect(() => sqlJsonArray(['"a\u0001b"'])).toThrow(/not a JSON text/);
   });
 
   it('round-trips any JSON value through sqlJsonArray (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.jsonValue().map((v) => JSON.stringify(v)).filter((j) => !j.includes('\\u0000')), { minLength: 1, maxLength: 20 }), async (jsons) => {
+      fc.asyncProperty(fc.array(fc.option(fc.jsonValue().map((v) => JSON.stringify(v)).filter((j) => !j.includes('\\u0000')), { nil: null }), { minLength: 1, maxLength: 20 }), async (jsons) => {
         const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${sqlJsonArray(jsons)}) x) AS a`)).rows;
         expect(rows[0].a).toEqual(jsons);
       }),

@@ -81,15 +81,26 @@ export function sqlArray(values: readonly (string | null)[], type: SqlArrayType)
 const needsArrayEscape = /[\\"]/;
 
 /**
- * A `json[]` expression of JSON texts, for statements that inline their values
- * (see sqlLiteral). The texts travel as one JSON array, split by Postgres:
- * inside an array literal (sqlArray) every quote of every envelope would need
- * a backslash, an escaping pass over a batch's megabytes of JSON.
- * Each text must be one JSON value; the element order is kept.
+ * A `json[]` expression of JSON texts (null for SQL NULL), for statements that
+ * inline their values (see sqlLiteral). The texts travel joined by a control
+ * character that valid JSON never holds raw (RFC 8259 escapes every one
+ * inside strings), and Postgres splits them with string_to_array: inside an
+ * array literal (sqlArray) every quote of every envelope needed a backslash,
+ * an escaping pass over a batch's megabytes, and a JSON array split by
+ * json_array_elements was parsed twice.
  */
-export function sqlJsonArray(jsons: readonly string[]): string {
-  return `(SELECT coalesce(array_agg(e ORDER BY n), '{}') FROM json_array_elements(${sqlLiteral(`[${jsons.join(',')}]`)}::json) WITH ORDINALITY AS t(e, n))`;
+export function sqlJsonArray(jsons: readonly (string | null)[]): string {
+  if (jsons.length === 0) return `'{}'::json[]`;
+  const texts = jsons.map((json) => {
+    if (json === null) return jsonNullMark;
+    if (json === '' || json.includes(jsonSeparator) || json.includes(jsonNullMark)) throw new Error('not a JSON text: empty, or holding a raw control character');
+    return json;
+  });
+  return `string_to_array(${sqlLiteral(texts.join(jsonSeparator))}, chr(1), chr(2))::json[]`;
 }
+
+const jsonSeparator = '\u0001';
+const jsonNullMark = '\u0002';
 
 /**
  * Numbers a writer reserves from a sequence a block at a time (one query per

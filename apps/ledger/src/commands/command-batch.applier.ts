@@ -597,7 +597,8 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
 /**
  * Writes everything the batch decided in one statement: transactions,
  * postings, new wallet balances, new and changed holds, inbox rows and outbox
- * rows (ids reserved beforehand, so it returns nothing). Data-modifying CTEs
+ * rows (ids reserved beforehand, so it returns nothing; a result's outbox
+ * envelope is copied from its inbox row). Data-modifying CTEs
  * touch distinct rows here, and foreign keys are checked at the statement's
  * end, when every CTE has run. Values are inlined (sqlArray, sqlJsonArray), so the statement
  * travels in one message with the platform deltas and the COMMIT.
@@ -624,6 +625,9 @@ function writeBatchSql(
   const created = holds.filter((h) => h.isNew);
   const changed = holds.filter((h) => !h.isNew);
   const { columns, staged } = prepareOutbox(outbox, outboxIds);
+  // The command whose inbox row holds each outbox message's envelope: the results decided in this batch.
+  const inboxResults = new Map(decisions.map((d) => [d.json, d.command.envelope.payload.commandId]));
+  const resultOf = outbox.map((m) => (m.json === undefined ? null : (inboxResults.get(m.json) ?? null)));
   const sql = `WITH
        t AS (INSERT INTO ${S}.transactions (id, command_id, type)
              SELECT * FROM unnest(${sqlArray(txs.map((t) => transactionId(t)), 'bigint')}, ${sqlArray(txs.map((t) => t.commandId), 'text')}, ${sqlArray(txs.map((t) => t.type), 'text')})),
@@ -643,13 +647,17 @@ function writeBatchSql(
              SELECT *, clock_timestamp() FROM unnest(
                ${sqlArray(decisions.map((d) => d.command.envelope.payload.commandId), 'text')}, ${sqlArray(decisions.map((d) => d.command.type), 'text')},
                ${sqlArray(decisions.map((d) => d.command.envelope.payload.requestHash), 'text')}, ${sqlJsonArray(decisions.map((d) => JSON.stringify(d.command.envelope.payload)))},
-               ${sqlArray(decisions.map((d) => d.outcome.status), 'text')}, ${sqlJsonArray(decisions.map((d) => d.json))}))
+               ${sqlArray(decisions.map((d) => d.outcome.status), 'text')}, ${sqlJsonArray(decisions.map((d) => d.json))})
+             RETURNING command_id, result_envelope)
      ${outboxInsertSql(S, {
        ids: sqlArray(columns.ids, 'bigint'),
        eventIds: sqlArray(columns.eventIds, 'uuid'),
        topics: sqlArray(columns.topics, 'text'),
        keys: sqlArray(columns.keys, 'text'),
-       envelopes: sqlJsonArray(columns.envelopes),
+       // A result's envelope is taken from its inbox row, written above: the text travels once, not twice.
+       envelopes: `(SELECT array_agg(coalesce(v.e, i.result_envelope) ORDER BY v.n)
+                     FROM unnest(${sqlJsonArray(columns.envelopes.map((e, k) => (resultOf[k] === null ? e : null)))}, ${sqlArray(resultOf, 'text')})
+                       WITH ORDINALITY AS v(e, r, n) LEFT JOIN i ON i.command_id = v.r)`,
      })}`;
   return { sql, staged };
 }
