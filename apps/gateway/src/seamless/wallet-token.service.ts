@@ -40,12 +40,16 @@ export class WalletTokenService {
   /** Mints a token for one user and currency; only its hash is stored. */
   async mint(merchantId: string, username: string, currency: string, ttlSeconds: number): Promise<{ token: string; expiresAt: string }> {
     const token = newSecret(16);
+    const tokenHash = hashToken(token);
     const rows: { expires_at: Date }[] = await this.dataSource.query(
       `INSERT INTO gateway.wallet_tokens (token_hash, merchant_id, username, currency, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING expires_at`,
-      [hashToken(token), merchantId, username, currency, ttlSeconds],
+      [tokenHash, merchantId, username, currency, ttlSeconds],
     );
-    return { token, expiresAt: new Date(rows[0].expires_at).toISOString() };
+    const expiresAt = new Date(rows[0].expires_at);
+    // The launch sequence's next step is a wallet call with this token: it finds it here, not in the database.
+    this.remember(tokenHash, { merchant_id: merchantId, username, currency, expiresAtMs: expiresAt.getTime() });
+    return { token, expiresAt: expiresAt.toISOString() };
   }
 
   /**
@@ -89,9 +93,13 @@ export class WalletTokenService {
     );
     if (rows.length === 0) return null;
     const row: CachedToken = { merchant_id: rows[0].merchant_id, username: rows[0].username, currency: rows[0].currency, expiresAtMs: Number(rows[0].expires_at_ms) };
+    this.remember(tokenHash, row);
+    return row;
+  }
+
+  private remember(tokenHash: string, row: CachedToken): void {
     if (this.cache.size >= walletTokenCacheSizeMax) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(tokenHash, row);
-    return row;
   }
 
   get ttlSecondsDefault(): number {
