@@ -39,7 +39,7 @@ describe('inlined SQL values', () => {
   it('keeps json text and numeric values exact', async () => {
     const json = [JSON.stringify({ a: "it's", b: 'back\\slash "quoted"', c: '1e5', d: ['{', '}'] })];
     const amounts = ['99999999999999.99999999', '-0.00000001', '0'];
-    const rows = (await client.query(`SELECT (${sqlArray(json, 'json')})[1]::text AS j, ${sqlArray(amounts, 'numeric')}::text[] AS n`)).rows;
+    const rows = (await client.query(`SELECT (${sqlJsonArray(json)})[1]::text AS j, ${sqlArray(amounts, 'numeric')}::text[] AS n`)).rows;
     expect(rows[0].j).toBe(json[0]);
     expect(rows[0].n).toEqual(amounts);
   });

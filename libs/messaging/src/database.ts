@@ -65,8 +65,8 @@ function closesOnlyAtEnd(text: string, tag: string): boolean {
   return `${tail}${tag}`.indexOf(tag) === tail.length;
 }
 
-/** Type names sqlArray casts to: a fixed list, since the name is spliced into SQL. */
-export type SqlArrayType = 'text' | 'bigint' | 'numeric' | 'json' | 'uuid';
+/** Type names sqlArray casts to: a fixed list, since the name is spliced into SQL (JSON goes by sqlJsonArray). */
+export type SqlArrayType = 'text' | 'bigint' | 'numeric' | 'uuid';
 
 /**
  * An array literal cast to `type[]`, whose elements arrive in Postgres exactly
@@ -99,6 +99,7 @@ export function sqlJsonArray(jsons: readonly (string | null)[]): string {
   return `string_to_array(${sqlLiteral(texts.join(jsonSeparator))}, chr(1), chr(2))::json[]`;
 }
 
+/** chr(1) and chr(2) in sqlJsonArray's SQL. */
 const jsonSeparator = '\u0001';
 const jsonNullMark = '\u0002';
 

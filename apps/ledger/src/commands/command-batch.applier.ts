@@ -598,9 +598,9 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
  * Writes everything the batch decided in one statement: transactions,
  * postings, new wallet balances, new and changed holds, inbox rows and outbox
  * rows (ids reserved beforehand, so it returns nothing; a result's outbox
- * envelope is copied from its inbox row). Data-modifying CTEs
- * touch distinct rows here, and foreign keys are checked at the statement's
- * end, when every CTE has run. Values are inlined (sqlArray, sqlJsonArray), so the statement
+ * envelope is copied from its inbox row). Data-modifying CTEs touch distinct
+ * rows here, and foreign keys are checked at the statement's end, when every
+ * CTE has run. Values are inlined (sqlArray, sqlJsonArray), so the statement
  * travels in one message with the platform deltas and the COMMIT.
  */
 function writeBatchSql(
