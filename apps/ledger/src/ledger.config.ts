@@ -30,8 +30,8 @@ export function ledgerConfigFromEnv(): LedgerConfig {
       // A long poll: the broker answers as soon as a command arrives (minBytes 1), so a held HTTP request never
       // waits on this; a short wait only burns CPU in empty fetches (20 ms cost ~50 round trips a second idle).
       maxWaitTimeMs: 500,
-      // About 2,000 commands of ~500 bytes: large enough to amortise one commit, small enough to commit in milliseconds.
       fetchMinBytes: 1,
+      // About 2,000 commands of ~500 bytes: large enough to amortise one commit, small enough to commit in milliseconds.
       maxBytesPerPartition: 1024 * 1024,
       fromBeginning: true,
       // Every partition of the topic, so a fetch's batches arrive together and are merged.

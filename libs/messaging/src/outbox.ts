@@ -276,7 +276,6 @@ export class OutboxRelay {
     }
   }
 
-
   /** Sweeps one batch of rows nobody handed over; returns how many it published. */
   async publishOnce(): Promise<number> {
     const runner = this.dataSource.createQueryRunner();

@@ -290,8 +290,10 @@ export class CommandBatchApplier {
         : { topic: TOPICS.ledgerResults.name, envelope: e.result_envelope },
     );
     outbox.push(...posted);
-    const write = writeBatchSql(book, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
-    return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${write.sql};\n${platformDeltasAndCommit(book)}` };
+    // Sorted once for both: wallets are written by the batch statement, platform accounts get their deltas after it.
+    const touched = book.touchedAccounts();
+    const write = writeBatchSql(book, touched, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
+    return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${write.sql};\n${platformDeltasAndCommit(touched)}` };
   }
 
   /**
@@ -560,8 +562,8 @@ function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly str
  * wait on each other), then commits. Values inlined (sqlArray), as in the
  * write they follow.
  */
-function platformDeltasAndCommit(book: Book): string {
-  const shared = book.touchedAccounts().filter((a) => a.shared && !a.balance.isZero());
+function platformDeltasAndCommit(touched: readonly BookAccount[]): string {
+  const shared = touched.filter((a) => a.shared && !a.balance.isZero());
   if (shared.length === 0) return 'COMMIT';
   const ids = sqlArray(shared.map((a) => a.id), 'bigint');
   // NO KEY UPDATE, not UPDATE: posting inserts of concurrent batches hold KEY
@@ -605,6 +607,7 @@ function resultEnvelope(command: Command, outcome: Outcome, balances: WalletBala
  */
 function writeBatchSql(
   book: Book,
+  touchedAccounts: readonly BookAccount[],
   decisions: readonly { command: Command; outcome: Outcome; json: string }[],
   outbox: readonly OutboxMessage[],
   outboxIds: readonly string[],
@@ -620,7 +623,7 @@ function writeBatchSql(
       postingAmount.push(formatAmount(posting.amount));
     }
   }
-  const touched = book.touchedAccounts().filter((a) => !a.shared);
+  const touched = touchedAccounts.filter((a) => !a.shared);
   const holds = book.holdsToWrite();
   const created = holds.filter((h) => h.isNew);
   const changed = holds.filter((h) => !h.isNew);
