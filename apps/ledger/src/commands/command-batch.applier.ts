@@ -542,10 +542,12 @@ interface SimpleQueryClient {
 const batchPlannerSettings = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_mergejoin = off; SET LOCAL random_page_cost = 1.1';
 
 /**
- * The batch's first message: BEGIN, the planner settings (batchPlannerSettings), then one statement returning the inbox
- * rows of its command ids, its wallet accounts locked in id order (every
- * batch locks wallets first, in id order, then holds, then platform accounts
- * at the end, so no two batches wait on each other in a cycle), and, when
+ * The batch's first message: BEGIN, the planner settings
+ * (batchPlannerSettings), then one statement returning the inbox rows of its
+ * command ids, its wallet accounts locked in id order (every batch locks
+ * wallets first, in id order, then holds, then platform accounts at the end,
+ * so no two batches wait on each other in a cycle; numeric order, by the
+ * table's column: a bare `ORDER BY id` named the subquery's text column), and, when
  * `holdOrderIds` is given, the wallets' open holds and the named ones, locked
  * (null when no command reads holds: nothing is locked). The subqueries run
  * in the order written. Values are inlined (sqlArray), since the simple query
@@ -566,7 +568,7 @@ function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly str
          FROM ${S}.inbox WHERE command_id = ANY(${sqlArray(commandIds, 'text')})) AS inbox,
       (SELECT coalesce(json_agg(a ORDER BY a.id::bigint), '[]') FROM (
          SELECT id::text AS id, code, wallet_key, kind, currency, balance::text AS balance FROM ${S}.accounts
-         WHERE wallet_key = ANY(${keys}) ORDER BY id FOR NO KEY UPDATE) a) AS accounts,
+         WHERE wallet_key = ANY(${keys}) ORDER BY accounts.id FOR NO KEY UPDATE) a) AS accounts,
       ${holds} AS holds`;
 }
 
