@@ -36,10 +36,11 @@ export function httpClient({ host = '127.0.0.1', port, socketsMax = 256, timeout
     open -= 1;
     const index = idle.indexOf(connection);
     if (index >= 0) idle.splice(index, 1);
-    if (queued.length > 0 && open < socketsMax) {
-      open += 1;
-      new Connection(host, port, timeoutMs, release, closed).run(queued.shift());
-    }
+    if (queued.length > 0 && open < socketsMax) connect(queued.shift());
+  };
+  const connect = (job) => {
+    open += 1;
+    new Connection(host, port, timeoutMs, release, closed).run(job);
   };
 
   return function request(method, path, body, headers = {}) {
@@ -51,10 +52,8 @@ export function httpClient({ host = '127.0.0.1', port, socketsMax = 256, timeout
       const job = { text, resolve, started: process.hrtime.bigint() };
       const connection = idle.pop();
       if (connection !== undefined) connection.run(job);
-      else if (open < socketsMax) {
-        open += 1;
-        new Connection(host, port, timeoutMs, release, closed).run(job);
-      } else queued.push(job);
+      else if (open < socketsMax) connect(job);
+      else queued.push(job);
     });
   };
 }
@@ -104,7 +103,7 @@ class Connection {
       }
       this.head = head;
     }
-    const body = this.head.chunked ? dechunk(buffer, this.head.bodyStart) : this.head.length >= 0 && buffer.length - this.head.bodyStart >= this.head.length ? buffer.subarray(this.head.bodyStart, this.head.bodyStart + this.head.length) : undefined;
+    const body = this.completeBody(buffer);
     if (body === undefined) return;
     let parsed = null;
     try {
@@ -119,6 +118,14 @@ class Connection {
     this.finish({ status, body: parsed });
     if (close) this.socket.destroy();
     else this.release(this);
+  }
+
+  /** The answer's body once all of it has arrived (chunked, or Content-Length bytes), else undefined. */
+  completeBody(buffer) {
+    const { chunked, length, bodyStart } = this.head;
+    if (chunked) return dechunk(buffer, bodyStart);
+    if (length < 0 || buffer.length - bodyStart < length) return undefined;
+    return buffer.subarray(bodyStart, bodyStart + length);
   }
 
   finish(answer) {

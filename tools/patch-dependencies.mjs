@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 
-export const marker = 'settlement-platform: linear grouping (tools/patch-dependencies.mjs)';
+const marker = 'settlement-platform: linear grouping (tools/patch-dependencies.mjs)';
 
 const patches = [
   {
