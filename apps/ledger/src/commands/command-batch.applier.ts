@@ -293,7 +293,7 @@ export class CommandBatchApplier {
     // Sorted once for both: wallets are written by the batch statement, platform accounts get their deltas after it.
     const touched = book.touchedAccounts();
     const write = writeBatchSql(book, touched, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
-    return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${write.sql};\n${platformDeltasAndCommit(touched)}` };
+    return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${writePlannerSettings};\n${write.sql};\n${platformDeltasAndCommit(touched)}` };
   }
 
   /**
@@ -542,6 +542,22 @@ interface SimpleQueryClient {
 const batchPlannerSettings = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_mergejoin = off; SET LOCAL random_page_cost = 1.1';
 
 /**
+ * The read alone also runs without plain index scans. It wants its rows in id
+ * order (locked in that order), and without statistics the planner priced a
+ * batch's wallets at 0.5% of the table each, so past some tens of wallets
+ * (50-80 with the system benchmark's 20,000 accounts) it walked the whole
+ * accounts primary key in order, filtering every account (and its chain of
+ * updated versions) by wallet key, to save a sort. auto_explain caught 276
+ * such reads over 4 ms in one system benchmark run (p50 12.7 ms); a bitmap
+ * scan of the wallet-key index and a sort of the batch's rows take ~1 ms. Bitmap
+ * scans cannot return rows in index order, so the sort is always explicit.
+ * The write gets index scans back (`writePlannerSettings`): it probes
+ * accounts and holds by primary key from its own rows.
+ */
+const readPlannerSettings = 'SET LOCAL enable_indexscan = off';
+const writePlannerSettings = 'SET LOCAL enable_indexscan = on';
+
+/**
  * The batch's first message: BEGIN, the planner settings
  * (batchPlannerSettings), then one statement returning the inbox rows of its
  * command ids, its wallet accounts locked in id order (every batch locks
@@ -562,7 +578,7 @@ function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly str
            SELECT seq, order_id, wallet_key, pool, amount::text AS amount, remaining::text AS remaining FROM ${S}.holds
            WHERE (wallet_key = ANY(${keys}) AND remaining > 0) OR order_id = ANY(${sqlArray(holdOrderIds, 'text')})
            ORDER BY seq FOR NO KEY UPDATE) h)`;
-  return `BEGIN; ${batchPlannerSettings};
+  return `BEGIN; ${batchPlannerSettings}; ${readPlannerSettings};
     SELECT
       (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope)), '[]')
          FROM ${S}.inbox WHERE command_id = ANY(${sqlArray(commandIds, 'text')})) AS inbox,
