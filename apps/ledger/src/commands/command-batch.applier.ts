@@ -549,8 +549,9 @@ const batchPlannerSettings = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_m
  * accounts primary key in order, filtering every account (and its chain of
  * updated versions) by wallet key, to save a sort. auto_explain caught 276
  * such reads over 4 ms in one system benchmark run (p50 12.7 ms); a bitmap
- * scan of the wallet-key index and a sort of the batch's rows take ~1 ms. Bitmap
- * scans cannot return rows in index order, so the sort is always explicit.
+ * scan of the wallet-key index and a sort of the batch's rows take ~1 ms.
+ * Bitmap scans cannot return rows in index order, so the sort is always
+ * explicit.
  * The write gets index scans back (`writePlannerSettings`): it probes
  * accounts and holds by primary key from its own rows.
  */
@@ -559,8 +560,8 @@ const writePlannerSettings = 'SET LOCAL enable_indexscan = on';
 
 /**
  * The batch's first message: BEGIN, the planner settings
- * (batchPlannerSettings), then one statement returning the inbox rows of its
- * command ids, its wallet accounts locked in id order (every batch locks
+ * (batchPlannerSettings, readPlannerSettings), then one statement returning
+ * the inbox rows of its command ids, its wallet accounts locked in id order (every batch locks
  * wallets first, in id order, then holds, then platform accounts at the end,
  * so no two batches wait on each other in a cycle; numeric order, by the
  * table's column: a bare `ORDER BY id` named the subquery's text column), and, when
