@@ -205,8 +205,10 @@ export class CommandBatchApplier {
     const ids = [...new Set(commands.map((c) => c.envelope.payload.commandId))];
     const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
     const holdOrderIds = commands.some((c) => HOLD_READING_TYPES.has(c.type)) ? commands.flatMap(holdIdsOf) : null;
-    const results = (await client.query(beginAndReadSql(ids, walletKeys, holdOrderIds))) as { rows: [BatchRead] }[];
-    const { inbox, accounts: walletAccounts, holds } = results[results.length - 1].rows[0];
+    const results = (await client.query(beginAndReadSql(ids, walletKeys, holdOrderIds))) as { command: string; rows: [BatchRead] }[];
+    // The message's one SELECT; the rest are BEGIN and SETs.
+    const [read] = results.filter((r) => r.command === 'SELECT');
+    const { inbox, accounts: walletAccounts, holds } = read.rows[0];
     await parkRecords(runner, S, unreadable);
     const stored = new Map<string, StoredCommand>(inbox.map((row) => [row.command_id, row]));
     const platformCodes = [...new Set(commands.flatMap(platformAccountsOf))];
@@ -293,7 +295,7 @@ export class CommandBatchApplier {
     // Sorted once for both: wallets are written by the batch statement, platform accounts get their deltas after it.
     const touched = book.touchedAccounts();
     const write = writeBatchSql(book, touched, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
-    return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${writePlannerSettings};\n${write.sql};\n${platformDeltasAndCommit(touched)}` };
+    return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${write.sql};\n${platformDeltasAndCommit(touched)}` };
   }
 
   /**
@@ -552,23 +554,24 @@ const batchPlannerSettings = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_m
  * scan of the wallet-key index and a sort of the batch's rows take ~1 ms.
  * Bitmap scans cannot return rows in index order, so the sort is always
  * explicit.
- * The write gets index scans back (`writePlannerSettings`): it probes
- * accounts and holds by primary key from its own rows.
+ * Index scans come back right after the read, in the same message: the
+ * write probes accounts and holds by primary key from its own rows.
  */
-const readPlannerSettings = 'SET LOCAL enable_indexscan = off';
-const writePlannerSettings = 'SET LOCAL enable_indexscan = on';
+const readPlannerSettings = { before: 'SET LOCAL enable_indexscan = off', after: 'SET LOCAL enable_indexscan = on' };
 
 /**
  * The batch's first message: BEGIN, the planner settings
- * (batchPlannerSettings, readPlannerSettings), then one statement returning
- * the inbox rows of its command ids, its wallet accounts locked in id order (every batch locks
- * wallets first, in id order, then holds, then platform accounts at the end,
- * so no two batches wait on each other in a cycle; numeric order, by the
- * table's column: a bare `ORDER BY id` named the subquery's text column), and, when
- * `holdOrderIds` is given, the wallets' open holds and the named ones, locked
- * (null when no command reads holds: nothing is locked). The subqueries run
- * in the order written. Values are inlined (sqlArray), since the simple query
- * protocol that carries BEGIN with the read takes no parameters.
+ * (batchPlannerSettings, readPlannerSettings.before), then one statement
+ * returning the inbox rows of its command ids, its wallet accounts locked in
+ * id order (every batch locks wallets first, in id order, then holds, then
+ * platform accounts at the end, so no two batches wait on each other in a
+ * cycle; numeric order, by the table's column: a bare `ORDER BY id` named
+ * the subquery's text column), and, when `holdOrderIds` is given, the
+ * wallets' open holds and the named ones, locked (null when no command reads
+ * holds: nothing is locked); then
+ * readPlannerSettings.after. The subqueries run in the order written. Values
+ * are inlined (sqlArray), since the simple query protocol that carries BEGIN
+ * with the read takes no parameters.
  */
 function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly string[], holdOrderIds: readonly string[] | null): string {
   const keys = sqlArray(walletKeys, 'text');
@@ -579,14 +582,15 @@ function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly str
            SELECT seq, order_id, wallet_key, pool, amount::text AS amount, remaining::text AS remaining FROM ${S}.holds
            WHERE (wallet_key = ANY(${keys}) AND remaining > 0) OR order_id = ANY(${sqlArray(holdOrderIds, 'text')})
            ORDER BY seq FOR NO KEY UPDATE) h)`;
-  return `BEGIN; ${batchPlannerSettings}; ${readPlannerSettings};
+  return `BEGIN; ${batchPlannerSettings}; ${readPlannerSettings.before};
     SELECT
       (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope)), '[]')
          FROM ${S}.inbox WHERE command_id = ANY(${sqlArray(commandIds, 'text')})) AS inbox,
       (SELECT coalesce(json_agg(a ORDER BY a.id::bigint), '[]') FROM (
          SELECT id::text AS id, code, wallet_key, kind, currency, balance::text AS balance FROM ${S}.accounts
          WHERE wallet_key = ANY(${keys}) ORDER BY accounts.id FOR NO KEY UPDATE) a) AS accounts,
-      ${holds} AS holds`;
+      ${holds} AS holds;
+    ${readPlannerSettings.after}`;
 }
 
 /**
