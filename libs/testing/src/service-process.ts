@@ -25,6 +25,15 @@ const stopGraceMs = 15000;
  * gateway's young generation is 16 MB, not 8: at 1,000 orders/s its
  * scavenges (each ~7 ms, whatever the size) came 10-11 times a second, 82-86
  * ms of pauses a second; with 16 MB, 5.7 a second, 47 ms (peak RSS 215 MB).
+ * Tried and left out (system benchmark, --trace-gc): 32 MB brought the
+ * gateway's peak RSS to 248 MB, at the edge of the 250 MB target, with no
+ * CPU per order to show for it; at 64 MB the 128 MB old space could no longer
+ * take a full young generation's promotions and V8 collected it all the time
+ * (gateway 1.6 ms CPU per order instead of 0.45-0.5). --single-threaded-gc
+ * made the gateway's scavenges slower (p50 13.3-13.7 ms against 8.9-9.9, 83-85
+ * ms of pauses a second against 61-63, two pairs): its young objects survive
+ * at ~30% (3.4 MB of 11.5 in one traced scavenge, most of it promoted), and
+ * the parallel scavenger copies them faster even on two shared cores.
  */
 export const serviceHeapFlags: Record<ServiceName, readonly string[]> = {
   gateway: ['--max-old-space-size=128', '--max-semi-space-size=16'],
