@@ -30,8 +30,8 @@ const stopGraceMs = 15000;
  * CPU per order to show for it; at 64 MB the 128 MB old space could no longer
  * take a full young generation's promotions and V8 collected it all the time
  * (gateway 1.6 ms CPU per order instead of 0.45-0.5). --single-threaded-gc
- * made the gateway's scavenges slower (p50 13.3-13.7 ms against 8.9-9.9, 83-85
- * ms of pauses a second against 61-63, two pairs): its young objects survive
+ * made the gateway's scavenges slower (three pairs: p50 9.7-13.7 ms against
+ * 8.5-9.9, 65-85 ms of pauses a second against 61-63): its young objects survive
  * at ~30% (3.4 MB of 11.5 in one traced scavenge, most of it promoted), and
  * the parallel scavenger copies them faster even on two shared cores.
  */
