@@ -207,7 +207,8 @@ export class CommandBatchApplier {
     const holdOrderIds = commands.some((c) => HOLD_READING_TYPES.has(c.type)) ? commands.flatMap(holdIdsOf) : null;
     const results = (await client.query(beginAndReadSql(ids, walletKeys, holdOrderIds))) as { command: string; rows: [BatchRead] }[];
     // The message's one SELECT; the rest are BEGIN and SETs.
-    const [read] = results.filter((r) => r.command === 'SELECT');
+    const read = results.find((r) => r.command === 'SELECT');
+    if (read === undefined) throw new Error('the batch read returned no SELECT result');
     const { inbox, accounts: walletAccounts, holds } = read.rows[0];
     await parkRecords(runner, S, unreadable);
     const stored = new Map<string, StoredCommand>(inbox.map((row) => [row.command_id, row]));
@@ -560,18 +561,18 @@ const batchPlannerSettings = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_m
 const readPlannerSettings = { before: 'SET LOCAL enable_indexscan = off', after: 'SET LOCAL enable_indexscan = on' };
 
 /**
- * The batch's first message: BEGIN, the planner settings
- * (batchPlannerSettings, readPlannerSettings.before), then one statement
- * returning the inbox rows of its command ids, its wallet accounts locked in
- * id order (every batch locks wallets first, in id order, then holds, then
- * platform accounts at the end, so no two batches wait on each other in a
- * cycle; numeric order, by the table's column: a bare `ORDER BY id` named
- * the subquery's text column), and, when `holdOrderIds` is given, the
- * wallets' open holds and the named ones, locked (null when no command reads
- * holds: nothing is locked); then
- * readPlannerSettings.after. The subqueries run in the order written. Values
- * are inlined (sqlArray), since the simple query protocol that carries BEGIN
- * with the read takes no parameters.
+ * The batch's first message: BEGIN; the planner settings (batchPlannerSettings,
+ * readPlannerSettings.before); one SELECT; readPlannerSettings.after.
+ *
+ * The SELECT returns the inbox rows of the batch's command ids; its wallet
+ * accounts, locked in id order (numeric, by the table's column: a bare
+ * `ORDER BY id` named the subquery's text column); and, when `holdOrderIds`
+ * is given, the wallets' open holds and the named ones, locked (null when no
+ * command reads holds: nothing is locked). Every batch locks wallets first,
+ * in id order, then holds, then platform accounts at the end, so no two
+ * batches wait on each other in a cycle. The subqueries run in the order
+ * written. Values are inlined (sqlArray), since the simple query protocol
+ * that carries BEGIN with the read takes no parameters.
  */
 function beginAndReadSql(commandIds: readonly string[], walletKeys: readonly string[], holdOrderIds: readonly string[] | null): string {
   const keys = sqlArray(walletKeys, 'text');
