@@ -3,6 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '@settlement/contracts';
 import { sqlArray } from './database';
+import { keyHashPartitioner } from './kafka';
 
 /** DDL of the outbox table, for each service's migration. */
 export function outboxTableSql(schema: string): string[] {
@@ -154,7 +155,7 @@ export class OutboxRelay {
     private readonly log: (message: string) => void = () => undefined,
   ) {
     // Idempotence needs at most one request in flight (kafkajs constraint).
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: keyHashPartitioner });
   }
 
   async start(): Promise<void> {

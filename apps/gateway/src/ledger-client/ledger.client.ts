@@ -10,7 +10,7 @@ import {
   type LedgerCommandPayloads,
   type LedgerCommandType,
 } from '@settlement/contracts';
-import { newEventId, startBatchConsumer, waitForFirstFetch } from '@settlement/messaging';
+import { keyHashPartitioner, newEventId, startBatchConsumer, waitForFirstFetch } from '@settlement/messaging';
 import { currentTraceCarrier } from '@settlement/telemetry';
 import { GATEWAY_CONFIG } from '../database/database.providers';
 import type { GatewayConfig } from '../gateway.config';
@@ -56,7 +56,7 @@ export class LedgerClient implements OnApplicationBootstrap, OnApplicationShutdo
   ) {
     // Not idempotent on purpose: a duplicate command is harmless (the ledger's
     // inbox dedupes by command id) and this lets many requests be in flight.
-    this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: keyHashPartitioner });
   }
 
   async onApplicationBootstrap(): Promise<void> {
