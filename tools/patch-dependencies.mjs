@@ -20,6 +20,17 @@
 //    function does. In a CPU profile of the gateway at saturation (system
 //    benchmark) bind and deprecate were 5.9% of its busy time. The callback
 //    still runs in the request's async context (OpenTelemetry's among them).
+//
+// 3. kafkajs 2.2.4, src/protocol/encoder.js and recordBatch/record/v0: every
+//    produced message was encoded into a fresh zero-filled 512-byte buffer
+//    (grown to 1,024 and copied for a ~500-byte envelope), each of its headers
+//    into another, and every varint through an array and `Buffer.from`, every
+//    varlong through `Long` objects. A record is now written once into a
+//    buffer of its exact size, varints straight into the buffer, and varlongs
+//    in the 32-bit range (timestamp deltas) as the varints they are. ~2.5 us
+//    per message instead of ~8; the bytes are the same (unit test against an
+//    independent encoder of the record format). The gateway produces one
+//    message per request and the ledger's relay ~1.2 per command.
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -51,6 +62,88 @@ const patches = [
 `,
     replacement: `  // settlement-platform: runInAsyncScope, not bind (tools/patch-dependencies.mjs)
   const done = (error, body) => resource.runInAsyncScope(onDone, null, error, body)
+`,
+  },
+  {
+    file: 'kafkajs/src/protocol/encoder.js',
+    original: `  static sizeOfVarLong(value) {
+    let longValue = Encoder.encodeZigZag64(value)
+`,
+    replacement: `  // settlement-platform: exact-size records (tools/patch-dependencies.mjs)
+  static isInt32(value) {
+    return typeof value === 'number' && value >= -0x80000000 && value <= 0x7fffffff && Number.isInteger(value)
+  }
+
+  /** An encoder over an uninitialised buffer of \`size\` bytes, for a caller that writes every byte it reads back. */
+  static ofSize(size) {
+    const encoder = Object.create(Encoder.prototype)
+    encoder.buf = Buffer.allocUnsafe(size)
+    encoder.offset = 0
+    return encoder
+  }
+
+  static sizeOfVarLong(value) {
+    // A varlong in the int32 range is encoded as the varint of the same value.
+    if (Encoder.isInt32(value)) return Encoder.sizeOfVarInt(value)
+    let longValue = Encoder.encodeZigZag64(value)
+`,
+  },
+  {
+    file: 'kafkajs/src/protocol/encoder.js',
+    original: `  writeUVarInt(value) {
+    const byteArray = []
+    while ((value & UNSIGNED_INT32_MAX_NUMBER) !== 0) {
+      byteArray.push((value & OTHER_BITS) | MOST_SIGNIFICANT_BIT)
+      value >>>= 7
+    }
+    byteArray.push(value & OTHER_BITS)
+    this.writeBufferInternal(Buffer.from(byteArray))
+    return this
+  }
+
+  writeVarLong(value) {
+`,
+    replacement: `  // settlement-platform: varints written in place (tools/patch-dependencies.mjs)
+  writeUVarInt(value) {
+    let size = 1
+    for (let rest = value; (rest & UNSIGNED_INT32_MAX_NUMBER) !== 0; rest >>>= 7) size++
+    this.ensureAvailable(size)
+    while ((value & UNSIGNED_INT32_MAX_NUMBER) !== 0) {
+      this.buf[this.offset++] = (value & OTHER_BITS) | MOST_SIGNIFICANT_BIT
+      value >>>= 7
+    }
+    this.buf[this.offset++] = value & OTHER_BITS
+    return this
+  }
+
+  writeVarLong(value) {
+    if (Encoder.isInt32(value)) return this.writeVarInt(value)
+`,
+  },
+  {
+    file: 'kafkajs/src/protocol/recordBatch/record/v0/index.js',
+    original: `  return new Encoder()
+    .writeVarInt(sizeOfBody)
+    .writeInt8(0) // no used record attributes at the moment
+    .writeVarLong(timestampDelta)
+    .writeVarInt(offsetDelta)
+    .writeVarIntBytes(key)
+    .writeVarIntBytes(value)
+    .writeVarIntArray(headersArray.map(Header))
+}
+`,
+    replacement: `  // settlement-platform: exact-size records (tools/patch-dependencies.mjs)
+  const encoder = Encoder.ofSize(Encoder.sizeOfVarInt(sizeOfBody) + sizeOfBody)
+    .writeVarInt(sizeOfBody)
+    .writeInt8(0) // no used record attributes at the moment
+    .writeVarLong(timestampDelta)
+    .writeVarInt(offsetDelta)
+    .writeVarIntBytes(key)
+    .writeVarIntBytes(value)
+    .writeVarInt(headersArray.length)
+  for (const header of headersArray) encoder.writeVarIntString(header.key).writeVarIntBytes(header.value)
+  return encoder
+}
 `,
   },
 ];

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 
 /**
  * kafkajs's producer groups a send's messages by partition; the released
@@ -33,5 +34,73 @@ describe('kafkajs producer grouping (patched at install)', () => {
     expect(grouped).toEqual(original(args));
     expect(Object.values(grouped).flat()).toHaveLength(messages.length);
     expect(group({ ...args, partitionMetadata: [] })).toEqual({});
+  });
+});
+
+/**
+ * kafkajs's record encoder, replaced at install to write each message once
+ * into a buffer of its exact size. These check the installed copy is the
+ * replacement and that it writes the bytes of Kafka's record format (v2
+ * message format, KIP-98) as an independent encoder does.
+ */
+describe('kafkajs record encoding (patched at install)', () => {
+  type Headers = Record<string, string | string[]>;
+  type RecordArgs = { offsetDelta?: number; timestampDelta?: number; key: string | Buffer | null; value: string | Buffer | null; headers?: Headers };
+  const encoderPath = require.resolve('kafkajs/src/protocol/encoder');
+  const recordPath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0');
+  const encodeRecord = require(recordPath) as (args: RecordArgs) => { buffer: Buffer };
+
+  /** Zigzag LEB128 of a signed 64-bit integer (a varint's value is the same for int32 values). */
+  const varlong = (n: bigint): number[] => {
+    let z = BigInt.asUintN(64, (n << 1n) ^ (n >> 63n));
+    const out: number[] = [];
+    while (z >= 0x80n) {
+      out.push(Number(z & 0x7fn) | 0x80);
+      z >>= 7n;
+    }
+    out.push(Number(z));
+    return out;
+  };
+  const varint = (n: number) => varlong(BigInt(n));
+  const bytes = (b: string | Buffer | null): number[] => {
+    if (b === null) return varint(-1);
+    const raw = Buffer.from(b);
+    return [...varint(raw.length), ...raw];
+  };
+  const reference = ({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordArgs): Buffer => {
+    const pairs = Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]));
+    const body = [0, ...varint(timestampDelta), ...varint(offsetDelta), ...bytes(key), ...bytes(value), ...varint(pairs.length), ...pairs.flatMap(([k, v]) => [...bytes(k), ...bytes(v)])];
+    return Buffer.from([...varint(body.length), ...body]);
+  };
+
+  it('is the exact-size replacement', () => {
+    expect(readFileSync(encoderPath, 'utf8')).toContain('settlement-platform: varints written in place');
+    expect(readFileSync(recordPath, 'utf8')).toContain('settlement-platform: exact-size records');
+  });
+
+  it('writes the bytes of the record format', () => {
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 700 }));
+    const keyOrValue = fc.oneof(text, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), fc.constant(null));
+    fc.assert(
+      fc.property(
+        fc.record({
+          offsetDelta: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          timestampDelta: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+          key: keyOrValue,
+          value: keyOrValue,
+          headers: fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.oneof(text, fc.array(text, { maxLength: 3 })), { maxKeys: 4 }),
+        }),
+        (args) => {
+          expect(encodeRecord(args).buffer).toEqual(reference(args));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('writes timestamp deltas past the 32-bit range as varlongs', () => {
+    for (const timestampDelta of [2 ** 31, -(2 ** 31) - 1, 2 ** 40 + 3, -(2 ** 45)]) {
+      expect(encodeRecord({ timestampDelta, key: 'k', value: 'v' }).buffer).toEqual(reference({ timestampDelta, key: 'k', value: 'v' }));
+    }
   });
 });
