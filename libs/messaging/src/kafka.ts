@@ -83,17 +83,18 @@ export const keyHashPartitioner: ICustomPartitioner = () => {
 
 const murmurM = 0x5bd1e995;
 const murmurSeed = 0x9747b28c;
+/** Where string keys are encoded to UTF-8, instead of a new buffer per message; longer keys get their own. */
+const keyBytes = Buffer.allocUnsafe(1024);
 
 /** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2) of a key's UTF-8 bytes, as a signed 32-bit integer. */
 export function murmur2(key: string | Buffer): number {
-  // An ASCII string's characters are its UTF-8 bytes: no buffer needed for the usual key.
-  const data = Buffer.isBuffer(key) || isAscii(key) ? key : Buffer.from(key);
-  const byteAt = typeof data === 'string' ? (i: number) => data.charCodeAt(i) : (i: number) => data[i];
-  const length = data.length;
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8, so a short key fits in keyBytes.
+  const data = Buffer.isBuffer(key) ? key : key.length * 3 <= keyBytes.length ? keyBytes : Buffer.from(key);
+  const length = data === keyBytes ? keyBytes.write(key as string) : data.length;
   let h = murmurSeed ^ length;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
-    let k = byteAt(i) | (byteAt(i + 1) << 8) | (byteAt(i + 2) << 16) | (byteAt(i + 3) << 24);
+    let k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
     k = Math.imul(k, murmurM);
     k ^= k >>> 24;
     k = Math.imul(k, murmurM);
@@ -101,16 +102,11 @@ export function murmur2(key: string | Buffer): number {
   }
   // The last 1-3 bytes, as the Java client's switch with fall-through does.
   const rest = length & 3;
-  if (rest === 3) h ^= byteAt(whole + 2) << 16;
-  if (rest >= 2) h ^= byteAt(whole + 1) << 8;
-  if (rest >= 1) h = Math.imul(h ^ byteAt(whole), murmurM);
+  if (rest === 3) h ^= data[whole + 2] << 16;
+  if (rest >= 2) h ^= data[whole + 1] << 8;
+  if (rest >= 1) h = Math.imul(h ^ data[whole], murmurM);
   h ^= h >>> 13;
   h = Math.imul(h, murmurM);
   h ^= h >>> 15;
   return h | 0;
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
