@@ -592,7 +592,9 @@ const readPlannerSettings = { before: 'SET LOCAL enable_indexscan = off', after:
  * ms of backend CPU inline against 0.24-0.28 prepared (1,000 reads of 1-3
  * commands each way, one client).
  *
- * The plans are generic (`plan_cache_mode`, batchPlannerSettings), made at a
+ * The plans are generic (`plan_cache_mode`, batchPlannerSettings; it also
+ * covers the few parameterised statements typeorm sends inside the batch, all
+ * lookups by key), made at a
  * statement's first EXECUTE on a connection under the planner settings the
  * batch sets before it, and made again under the same settings when an
  * ANALYZE or DDL invalidates them. A generic plan does not know the arrays'
@@ -631,7 +633,7 @@ const preparedSql = {
 } as const;
 
 /** The PREPARE statements of preparedSql not among `existing`, as one message ('' when none is missing). */
-export function prepareBatchStatementsSql(existing: ReadonlySet<string> = new Set()): string {
+function prepareBatchStatementsSql(existing: ReadonlySet<string> = new Set()): string {
   return Object.values(preparedSql)
     .filter((p) => !existing.has(p.name))
     .map((p) => `PREPARE ${p.name}(${p.params.join(', ')}) AS ${p.sql}`)
