@@ -44,6 +44,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
 import { build } from './build.mjs';
@@ -295,7 +296,34 @@ function distribution(values) {
   return { count: sorted.length, p50Ms: round2(quantile(sorted, 0.5)), p99Ms: round2(quantile(sorted, 0.99)), maxMs: round2(sorted.at(-1) ?? 0) };
 }
 
-/** Per second of the run: answers and p50/p99 per endpoint, by send time. */
+/** CPU snapshots taken once a second while the benchmark runs: `{ at, cpu }` (cpuSnapshot). */
+const cpuSamples = [];
+const cpuCount = cpus().length;
+
+/**
+ * CPU use in the second starting at `from` (epoch ms), from the two consecutive
+ * snapshots whose interval overlaps it most: percent of one core per process,
+ * and `machine` in percent of all cores. Null before the first two snapshots.
+ */
+function cpuPercentAround(from) {
+  let best = null;
+  let bestOverlap = 0;
+  for (let i = 1; i < cpuSamples.length; i += 1) {
+    const a = cpuSamples[i - 1];
+    const b = cpuSamples[i];
+    const overlap = Math.min(b.at, from + 1000) - Math.max(a.at, from);
+    if (overlap > bestOverlap) [best, bestOverlap] = [[a, b], overlap];
+  }
+  if (best === null) return null;
+  const [a, b] = best;
+  const seconds = (b.at - a.at) / 1000;
+  const out = {};
+  for (const name of Object.keys(b.cpu)) out[name] = Math.round(((b.cpu[name] - (a.cpu[name] ?? 0)) / seconds) * 100);
+  out.machine = Math.round(out.machine / cpuCount);
+  return out;
+}
+
+/** Per second of the run: answers and p50/p99 per endpoint, by send time, and the CPU use in that second. */
 function timeline(t0) {
   const seconds = [];
   for (const e of journal) {
@@ -310,7 +338,7 @@ function timeline(t0) {
       if (ms.length) byEndpoint[endpoint] = { count: ms.length, p50Ms: round2(quantile(ms, 0.5)), p99Ms: round2(quantile(ms, 0.99)) };
     }
     const orderMs = entries.filter((e) => orderEndpoints.includes(e.endpoint)).map((e) => e.ms).sort((a, b) => a - b);
-    return { second: s, phase: entries[0]?.phase ?? null, orders: orderMs.length, p50Ms: round2(quantile(orderMs, 0.5)), p99Ms: round2(quantile(orderMs, 0.99)), byEndpoint };
+    return { second: s, phase: entries[0]?.phase ?? null, orders: orderMs.length, p50Ms: round2(quantile(orderMs, 0.5)), p99Ms: round2(quantile(orderMs, 0.99)), byEndpoint, cpuPercent: cpuPercentAround(t0 + s * 1000) };
   });
 }
 
@@ -420,6 +448,24 @@ function topicWatcher(brokers) {
   };
 }
 
+/**
+ * The open loop's seconds, slowest first by p99, with the machine's CPU in
+ * each: a slow second on a busy machine is queueing, one on an idle machine a
+ * stall somewhere (a pause, a lock, a slow disk).
+ */
+function perSecondLine(points, phase = 'open-loop') {
+  // Whole seconds only: the last, partial one also holds the first answers of the next phase.
+  const seconds = points.filter((p) => p.phase === phase && p.orders > 0 && p.second < options.seconds);
+  if (seconds.length === 0) return 'no seconds';
+  const cpu = (p) => (p.cpuPercent ? `${p.cpuPercent.machine}%` : 'n/a');
+  const byP99 = [...seconds].sort((a, b) => a.p99Ms - b.p99Ms);
+  const median = byP99[Math.floor(byP99.length / 2)];
+  const machine = seconds.map((p) => p.cpuPercent?.machine).filter((v) => v !== undefined).sort((a, b) => a - b);
+  const slowest = byP99.slice(-3).reverse().map((p) => `s${p.second} ${p.p99Ms} ms (machine ${cpu(p)})`);
+  const range = machine.length ? `${machine[0]}-${machine.at(-1)}% (median ${machine[Math.floor(machine.length / 2)]}%)` : 'n/a';
+  return `median second p99 ${median.p99Ms} ms; machine CPU per second ${range}; slowest ${slowest.join(', ')}`;
+}
+
 /** One line of the stage breakdown: p50/p99 of each stage. */
 function stageLine(stages) {
   const label = { gatewayToKafka: 'gateway->kafka', kafkaToCommit: 'kafka->commit', commitToResult: 'commit->result', resultToAnswer: 'result->answer' };
@@ -507,7 +553,11 @@ async function main() {
       if (mb !== null) peakRssMb[name] = Math.max(peakRssMb[name] ?? 0, mb);
     }
   };
-  const rssTimer = setInterval(() => void sampleRss(), 1000);
+  // Each second also a CPU snapshot, so the timeline can tell a slow second on a busy machine from a stall on an idle one.
+  const rssTimer = setInterval(() => {
+    cpuSamples.push({ at: Date.now(), cpu: cpuSnapshot(pids) });
+    void sampleRss();
+  }, 1000);
   const posted = topicWatcher(env.KAFKA_BROKERS);
   let exitCode = 0;
   try {
@@ -616,7 +666,7 @@ async function main() {
     const report = {
       benchmark: 'system',
       options,
-      machine: { cpus: (await import('node:os')).cpus().length },
+      machine: { cpus: cpuCount },
       provisioned,
       warmup: warmupRun === null ? null : {
         ...warmupRun,
@@ -668,6 +718,7 @@ async function main() {
       ...Object.entries(o.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
       `             send -> ledger commit p50 ${o.sendToLedgerCommit.p50Ms} ms, p99 ${o.sendToLedgerCommit.p99Ms} ms (${o.sendToLedgerCommit.count}); send -> settlement.posted p50 ${o.sendToSettlementPosted.p50Ms} ms, p99 ${o.sendToSettlementPosted.p99Ms} ms (${o.sendToSettlementPosted.count})`,
       `             stages ${stageLine(o.stages)}`,
+      `             per second: ${perSecondLine(points)}`,
       `saturation   ${s.concurrency} clients for ${s.seconds} s: ${s.achievedOrdersPerSec} orders/s ok; all orders p50 ${s.allOrders.p50Ms} ms, p99 ${s.allOrders.p99Ms} ms, max ${s.allOrders.maxMs} ms`,
       ...Object.entries(s.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
       `             send -> ledger commit p50 ${s.sendToLedgerCommit.p50Ms} ms, p99 ${s.sendToLedgerCommit.p99Ms} ms; send -> settlement.posted p50 ${s.sendToSettlementPosted.p50Ms} ms, p99 ${s.sendToSettlementPosted.p99Ms} ms`,
