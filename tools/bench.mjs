@@ -449,13 +449,14 @@ function topicWatcher(brokers) {
 }
 
 /**
- * The open loop's seconds, slowest first by p99, with the machine's CPU in
- * each: a slow second on a busy machine is queueing, one on an idle machine a
+ * The open loop's whole seconds: the median second's p99, the range of the
+ * machine's CPU, and the three slowest seconds with the machine's CPU in each.
+ * A slow second on a busy machine is queueing; one on an idle machine is a
  * stall somewhere (a pause, a lock, a slow disk).
  */
-function perSecondLine(points, phase = 'open-loop') {
-  // Whole seconds only: the last, partial one also holds the first answers of the next phase.
-  const seconds = points.filter((p) => p.phase === phase && p.orders > 0 && p.second < options.seconds);
+function perSecondLine(points) {
+  // The last, partial second also holds the first answers of the saturation phase.
+  const seconds = points.filter((p) => p.phase === 'open-loop' && p.orders > 0 && p.second < options.seconds);
   if (seconds.length === 0) return 'no seconds';
   const cpu = (p) => (p.cpuPercent ? `${p.cpuPercent.machine}%` : 'n/a');
   const byP99 = [...seconds].sort((a, b) => a.p99Ms - b.p99Ms);
@@ -553,8 +554,8 @@ async function main() {
       if (mb !== null) peakRssMb[name] = Math.max(peakRssMb[name] ?? 0, mb);
     }
   };
-  // Each second also a CPU snapshot, so the timeline can tell a slow second on a busy machine from a stall on an idle one.
-  const rssTimer = setInterval(() => {
+  // Each second: RSS (for the peaks) and a CPU snapshot (for the timeline's per-second CPU).
+  const sampleTimer = setInterval(() => {
     cpuSamples.push({ at: Date.now(), cpu: cpuSnapshot(pids) });
     void sampleRss();
   }, 1000);
@@ -598,7 +599,7 @@ async function main() {
     }
     const drainSeconds = round2((Date.now() - drainStart) / 1000);
     await sampleRss();
-    clearInterval(rssTimer);
+    clearInterval(sampleTimer);
     // Peak RSS of the three services, the Kafka broker (a JVM, -Xmx512m) and the postmaster (its backends are not counted).
     if (app) for (const [name, pid] of Object.entries(pids)) peakRssMb[name === 'postgres' ? 'postmaster' : name] = Math.max(peakRssMb[name] ?? 0, procStatusMb(pid, 'VmHWM') ?? 0);
     delete peakRssMb.postgres;
@@ -746,7 +747,7 @@ async function main() {
     if (!audit.ok) console.log(report.checker.text);
     if (!audit.ok || missingPosted.length > 0 || acknowledgedNotApplied > 0 || definiteErrorsThatMoved > 0 || report.drain.outboxPending !== 0) exitCode = 1;
   } finally {
-    clearInterval(rssTimer);
+    clearInterval(sampleTimer);
     await posted.stop().catch(() => undefined);
     await app?.stop();
     await infra?.stop();
