@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
-import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, seamlessAnswer, signed } from './bench-lib.mjs';
+import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, round2, seamlessAnswer, signed } from './bench-lib.mjs';
 
 const args = cliArgs();
 const options = {
@@ -68,7 +68,7 @@ async function openLoop(name, rate, seconds, flow) {
   });
   await Promise.all(pending);
   const elapsed = (Date.now() - t0) / 1000;
-  return { name, offeredPerSec: rate, flows: total, dropped, elapsedSeconds: Math.round(elapsed * 100) / 100, first: stats.first.summary(seconds), second: stats.second.summary(seconds) };
+  return { name, offeredPerSec: rate, flows: total, dropped, elapsedSeconds: round2(elapsed), first: stats.first.summary(seconds), second: stats.second.summary(seconds) };
 }
 
 async function main() {
@@ -139,8 +139,8 @@ async function main() {
     // With 64 clients the loop measured the pipeline's latency, not the system's capacity: ~2,500
     // creates/s at p50 24 ms, with CPU to spare (128 clients: 3,360/s). 256, as in `npm run bench`.
     const closedLoop = async (seconds, step) => {
-      const deadline = Date.now() + seconds * 1000;
       const t0 = Date.now();
+      const deadline = t0 + seconds * 1000;
       await Promise.all(
         Array.from({ length: options.concurrency }, async (_, c) => {
           for (let k = 0; Date.now() < deadline; k++) await step(c, k);
@@ -162,8 +162,8 @@ async function main() {
       name: 'saturation: concurrent flows (open then close)',
       concurrency: options.concurrency,
       // A flow is done when its close was answered (a flow whose open failed sends no close).
-      flowsPerSec: Math.round((flows.second.count / flowSeconds) * 100) / 100,
-      operationsPerSec: Math.round(((flows.first.count + flows.second.count) / flowSeconds) * 100) / 100,
+      flowsPerSec: round2(flows.second.count / flowSeconds),
+      operationsPerSec: round2((flows.first.count + flows.second.count) / flowSeconds),
       ...flows,
     };
 
