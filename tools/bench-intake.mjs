@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
+import { defaultWalReserveMb, startInfrastructure, startServices, repoRoot } from './stack.mjs';
 import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, round2, seamlessAnswer, signed } from './bench-lib.mjs';
 
 const args = cliArgs();
@@ -75,7 +75,7 @@ async function main() {
   const dataDir = join(repoRoot, '.data', 'bench-intake');
   rmSync(dataDir, { recursive: true, force: true });
   const log = (line) => console.log(line);
-  const infra = await startInfrastructure({ dataDir, ports, log });
+  const infra = await startInfrastructure({ dataDir, ports, log, walReserveMb: defaultWalReserveMb });
   let app;
   try {
     app = await startServices({ env: { ...infra.env, ADMIN_TOKEN: adminToken, RESULT_WAIT_MS: '10000' }, ports, logDir: join(dataDir, 'logs'), log });

@@ -40,6 +40,8 @@
 //   --ledger-port P     BENCH_LEDGER_PORT      (13101)
 //   --poll-ms MS        BENCH_POLL_MS          /health poll period (500)
 //   --stall-seconds S   BENCH_STALL_SECONDS    fail when nothing progresses for S s (180)
+//   --wal-reserve-mb MB BENCH_WAL_RESERVE_MB   WAL segments made ready before the run (4 KB per command:
+//                                              it writes ~3.6 KB each; see reserveWal in infra/postgres)
 //   --report FILE       BENCH_REPORT           (reports/bench-ledger.json)
 //   --skip-build                               use the existing dist/
 import { spawn } from 'node:child_process';
@@ -80,6 +82,8 @@ function options() {
     'ledger-port': ['BENCH_LEDGER_PORT', 13101],
     'poll-ms': ['BENCH_POLL_MS', 500],
     'stall-seconds': ['BENCH_STALL_SECONDS', 180],
+    // Placeholder: defaults to 4 KB per command below.
+    'wal-reserve-mb': ['BENCH_WAL_RESERVE_MB', -1],
   };
   const { values } = parseArgs({
     options: {
@@ -99,12 +103,13 @@ function options() {
   for (const [name, [envName, fallback]] of Object.entries(spec)) {
     const raw = values[name] ?? process.env[envName];
     const value = raw === undefined ? fallback : Number(String(raw).replace(/_/g, ''));
-    if (!Number.isFinite(value) || value < 0) throw new Error(`--${name}: not a number: ${raw}`);
+    if (!Number.isFinite(value) || (value < 0 && raw !== undefined)) throw new Error(`--${name}: not a number: ${raw}`);
     o[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
   }
   for (const k of ['commands', 'accounts', 'merchants', 'produceBatch']) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`--${k}: must be a positive integer`);
   }
+  if (o.walReserveMb < 0) o.walReserveMb = Math.ceil((o.commands * 4096) / 2 ** 20);
   if (o.commands < o.accounts) throw new Error(`--commands (${o.commands}) must be at least --accounts (${o.accounts}): one funding per account`);
   if (o.invalidRate > 1) throw new Error('--invalid-rate is a share between 0 and 1');
   const mixSpec = values.mix ?? process.env.BENCH_MIX ?? 'created=50,cancelled=20,settled=30';
@@ -391,7 +396,7 @@ async function main() {
   await rm(o.dataDir, { recursive: true, force: true });
   await mkdir(o.dataDir, { recursive: true });
   const tInfra = now();
-  infra = await startInfrastructure({ dataDir: o.dataDir, ports, log: (m) => log(m) });
+  infra = await startInfrastructure({ dataDir: o.dataDir, ports, log: (m) => log(m), walReserveMb: o.walReserveMb });
   log(`infrastructure ready in ${((now() - tInfra) / 1000).toFixed(1)} s: ${infra.env.KAFKA_BROKERS}, ${infra.env.DATABASE_URL}`);
   const env = { DATABASE_URL: infra.env.DATABASE_URL, KAFKA_BROKERS: infra.env.KAFKA_BROKERS };
 

@@ -46,7 +46,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { startInfrastructure, startServices, repoRoot } from './stack.mjs';
+import { defaultWalReserveMb, startInfrastructure, startServices, repoRoot } from './stack.mjs';
 import { build } from './build.mjs';
 import { centsToAmount, cliArgs, cpuSeconds, extAnswer, findKafkaPid, health, postmasterPidOf, httpClient, postgresCpu, prng, procStatusMb, quantile, round2, seamlessAnswer, signed, totalCpuSeconds } from './bench-lib.mjs';
 
@@ -531,7 +531,7 @@ async function main() {
   if (!options.attach) {
     const dataDir = join(repoRoot, '.data', 'bench-system');
     rmSync(dataDir, { recursive: true, force: true });
-    infra = await startInfrastructure({ dataDir, ports, log });
+    infra = await startInfrastructure({ dataDir, ports, log, walReserveMb: defaultWalReserveMb });
     env.DATABASE_URL = infra.env.DATABASE_URL;
     env.KAFKA_BROKERS = infra.env.KAFKA_BROKERS;
     env.ADMIN_TOKEN = 'bench-admin-token';

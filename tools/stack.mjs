@@ -22,16 +22,23 @@ export const defaultPorts = {
 };
 
 /**
+ * WAL kept ready for `npm start` and the benchmarks (see reserveWal in
+ * infra/postgres): a fresh cluster otherwise stalls every commit for ~50 ms
+ * each time it fills a 16 MB segment. The tests start without it.
+ */
+export const defaultWalReserveMb = 1024;
+
+/**
  * Starts Postgres and Kafka unless DATABASE_URL / KAFKA_BROKERS point at
  * running ones. Returns their addresses and a stop function for what it started.
  */
-export async function startInfrastructure({ dataDir = join(repoRoot, '.data'), ports = defaultPorts, log = console.log } = {}) {
+export async function startInfrastructure({ dataDir = join(repoRoot, '.data'), ports = defaultPorts, log = console.log, walReserveMb = 0 } = {}) {
   const stops = [];
   let databaseUrl = process.env.DATABASE_URL;
   let kafkaBrokers = process.env.KAFKA_BROKERS;
   try {
     if (!databaseUrl) {
-      const pg = await startPostgres({ dataDir: join(dataDir, 'postgres'), port: ports.postgres, log });
+      const pg = await startPostgres({ dataDir: join(dataDir, 'postgres'), port: ports.postgres, log, walReserveMb });
       stops.push(pg.stop);
       databaseUrl = pg.url;
     } else log(`[stack] using DATABASE_URL from the environment`);

@@ -1,7 +1,7 @@
 // `npm start`: the whole system on this machine with demo data, then example
 // calls to paste. Ctrl-C stops everything it started.
 import { createHmac } from 'node:crypto';
-import { startInfrastructure, startServices, defaultPorts } from './stack.mjs';
+import { defaultWalReserveMb, startInfrastructure, startServices, defaultPorts } from './stack.mjs';
 
 /** The seamless-wallet digest (docs/api/seamless-wallet.md): HMAC-SHA256 over canonical JSON. */
 function canonical(value) {
@@ -68,7 +68,7 @@ async function provision() {
 }
 
 try {
-  infra = await startInfrastructure();
+  infra = await startInfrastructure({ walReserveMb: defaultWalReserveMb });
   app = await startServices({ env: { ...infra.env, ADMIN_TOKEN: adminToken } });
   const demo = await provision();
   const base = `http://127.0.0.1:${defaultPorts.gateway}`;
