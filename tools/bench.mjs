@@ -338,7 +338,11 @@ function timeline(t0) {
       if (ms.length) byEndpoint[endpoint] = { count: ms.length, p50Ms: round2(quantile(ms, 0.5)), p99Ms: round2(quantile(ms, 0.99)) };
     }
     const orderMs = entries.filter((e) => orderEndpoints.includes(e.endpoint)).map((e) => e.ms).sort((a, b) => a - b);
-    return { second: s, phase: entries[0]?.phase ?? null, orders: orderMs.length, p50Ms: round2(quantile(orderMs, 0.5)), p99Ms: round2(quantile(orderMs, 0.99)), byEndpoint, cpuPercent: cpuPercentAround(t0 + s * 1000) };
+    const staged = entries.filter((e) => e.stageMs !== undefined);
+    const stagesP99Ms = staged.length
+      ? Object.fromEntries(Object.keys(stageLabels).map((name) => [name, round2(quantile(staged.map((e) => e.stageMs[name]).sort((a, b) => a - b), 0.99))]))
+      : undefined;
+    return { second: s, phase: entries[0]?.phase ?? null, orders: orderMs.length, p50Ms: round2(quantile(orderMs, 0.5)), p99Ms: round2(quantile(orderMs, 0.99)), byEndpoint, stagesP99Ms, cpuPercent: cpuPercentAround(t0 + s * 1000) };
   });
 }
 
@@ -462,15 +466,18 @@ function perSecondLine(points) {
   const byP99 = [...seconds].sort((a, b) => a.p99Ms - b.p99Ms);
   const median = byP99[Math.floor(byP99.length / 2)];
   const machine = seconds.map((p) => p.cpuPercent?.machine).filter((v) => v !== undefined).sort((a, b) => a - b);
-  const slowest = byP99.slice(-3).reverse().map((p) => `s${p.second} ${p.p99Ms} ms (machine ${cpu(p)})`);
+  // Which stage the second's slow answers spent their time in: each stage's p99 among that second's answers.
+  const stagesOf = (p) => (p.stagesP99Ms ? `; stage p99 ${Object.entries(p.stagesP99Ms).map(([name, ms]) => `${stageLabels[name]} ${ms}`).join(', ')} ms` : '');
+  const slowest = byP99.slice(-3).reverse().map((p) => `s${p.second} ${p.p99Ms} ms (machine ${cpu(p)}${stagesOf(p)})`);
   const range = machine.length ? `${machine[0]}-${machine.at(-1)}% (median ${machine[Math.floor(machine.length / 2)]}%)` : 'n/a';
   return `median second p99 ${median.p99Ms} ms; machine CPU per second ${range}; slowest ${slowest.join(', ')}`;
 }
 
+const stageLabels = { gatewayToKafka: 'gateway->kafka', kafkaToCommit: 'kafka->commit', commitToResult: 'commit->result', resultToAnswer: 'result->answer' };
+
 /** One line of the stage breakdown: p50/p99 of each stage. */
 function stageLine(stages) {
-  const label = { gatewayToKafka: 'gateway->kafka', kafkaToCommit: 'kafka->commit', commitToResult: 'commit->result', resultToAnswer: 'result->answer' };
-  return Object.entries(stages).map(([name, d]) => `${label[name]} p50 ${d.p50Ms}/p99 ${d.p99Ms} ms`).join('; ');
+  return Object.entries(stages).map(([name, d]) => `${stageLabels[name]} p50 ${d.p50Ms}/p99 ${d.p99Ms} ms`).join('; ');
 }
 
 /** CPU seconds so far of each process of the system (when this run started it) and of this generator. */
@@ -635,7 +642,7 @@ async function main() {
     // Where the time of an acknowledged order operation goes, stage by stage (each its own distribution, so
     // the p99s do not add up): client send -> command on Kafka (gateway) -> ledger commit (Kafka fetch, batch
     // wait, transaction) -> result on Kafka (outbox relay) -> answer received (gateway's results consumer, HTTP).
-    const stageNames = ['gatewayToKafka', 'kafkaToCommit', 'commitToResult', 'resultToAnswer'];
+    const stageNames = Object.keys(stageLabels);
     const stages = { warmup: {}, 'open-loop': {}, saturation: {} };
     for (const byStage of Object.values(stages)) for (const name of stageNames) byStage[name] = [];
     for (const e of moved) {
@@ -643,11 +650,9 @@ async function main() {
       const committed = appliedAt.get(e.commandId);
       const resulted = posted.resultSent.get(e.commandId);
       if (!e.ok || sent === undefined || committed === undefined || resulted === undefined) continue;
-      const byStage = stages[e.phase];
-      byStage.gatewayToKafka.push(sent - e.sentAt);
-      byStage.kafkaToCommit.push(committed - sent);
-      byStage.commitToResult.push(resulted - committed);
-      byStage.resultToAnswer.push(e.sentAt + e.ms - resulted);
+      // Kept on the entry for the timeline's per-second stage p99s.
+      e.stageMs = { gatewayToKafka: sent - e.sentAt, kafkaToCommit: committed - sent, commitToResult: resulted - committed, resultToAnswer: e.sentAt + e.ms - resulted };
+      for (const name of stageNames) stages[e.phase][name].push(e.stageMs[name]);
     }
     const stageDistributions = (phaseName) => Object.fromEntries(stageNames.map((name) => [name, distribution(stages[phaseName][name])]));
     const missingPosted = acceptedSettlements.filter((c) => !posted.byCommand.has(c));
