@@ -110,7 +110,9 @@ const jsonNullMark = '\u0002';
  * used: a gap, as a rolled-back nextval leaves.
  */
 export class SequenceBlock {
-  private readonly values: string[] = [];
+  /** Reserved numbers; those before `next` are handed out (a splice from the front moved the whole block on every take). */
+  private values: string[] = [];
+  private next = 0;
 
   constructor(
     private readonly sequence: string,
@@ -121,10 +123,15 @@ export class SequenceBlock {
 
   async take(runner: { query: (sql: string, parameters: unknown[]) => Promise<{ id: string | number }[]> }, count: number): Promise<string[]> {
     // A loop, not an if: a concurrent caller may take numbers while this one waits for its block.
-    while (this.values.length < count) {
-      const rows = await runner.query(`SELECT nextval('${this.sequence}') AS id FROM generate_series(1, $1)`, [Math.max(this.blockSize, count - this.values.length)]);
+    while (this.values.length - this.next < count) {
+      const rows = await runner.query(`SELECT nextval('${this.sequence}') AS id FROM generate_series(1, $1)`, [Math.max(this.blockSize, count - (this.values.length - this.next))]);
+      // The handed-out head goes before the new block is appended (after the await: a concurrent take may have moved `next`).
+      this.values = this.values.slice(this.next);
+      this.next = 0;
       for (const row of rows) this.values.push(String(row.id));
     }
-    return this.values.splice(0, count);
+    const taken = this.values.slice(this.next, this.next + count);
+    this.next += count;
+    return taken;
   }
 }
