@@ -82,14 +82,13 @@ function options() {
     'ledger-port': ['BENCH_LEDGER_PORT', 13101],
     'poll-ms': ['BENCH_POLL_MS', 500],
     'stall-seconds': ['BENCH_STALL_SECONDS', 180],
-    // Placeholder: defaults to 4 KB per command below.
-    'wal-reserve-mb': ['BENCH_WAL_RESERVE_MB', -1],
   };
   const { values } = parseArgs({
     options: {
       ...Object.fromEntries(Object.keys(spec).map((k) => [k, { type: 'string' }])),
       report: { type: 'string' },
       mix: { type: 'string' },
+      'wal-reserve-mb': { type: 'string' },
       'skip-build': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -103,13 +102,16 @@ function options() {
   for (const [name, [envName, fallback]] of Object.entries(spec)) {
     const raw = values[name] ?? process.env[envName];
     const value = raw === undefined ? fallback : Number(String(raw).replace(/_/g, ''));
-    if (!Number.isFinite(value) || (value < 0 && raw !== undefined)) throw new Error(`--${name}: not a number: ${raw}`);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${name}: not a number: ${raw}`);
     o[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
   }
   for (const k of ['commands', 'accounts', 'merchants', 'produceBatch']) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`--${k}: must be a positive integer`);
   }
-  if (o.walReserveMb < 0) o.walReserveMb = Math.ceil((o.commands * 4096) / 2 ** 20);
+  // The WAL the run will write: ~3.6 KB per command measured, 4 KB reserved.
+  const walReserveRaw = values['wal-reserve-mb'] ?? process.env.BENCH_WAL_RESERVE_MB;
+  o.walReserveMb = walReserveRaw === undefined ? Math.ceil((o.commands * 4096) / 2 ** 20) : Number(walReserveRaw);
+  if (!Number.isInteger(o.walReserveMb) || o.walReserveMb < 0) throw new Error(`--wal-reserve-mb: not a whole number of MB: ${walReserveRaw}`);
   if (o.commands < o.accounts) throw new Error(`--commands (${o.commands}) must be at least --accounts (${o.accounts}): one funding per account`);
   if (o.invalidRate > 1) throw new Error('--invalid-rate is a share between 0 and 1');
   const mixSpec = values.mix ?? process.env.BENCH_MIX ?? 'created=50,cancelled=20,settled=30';

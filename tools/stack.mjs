@@ -23,7 +23,7 @@ export const defaultPorts = {
 
 /**
  * WAL kept ready for `npm start` and the benchmarks (see reserveWal in
- * infra/postgres): a fresh cluster otherwise stalls every commit for ~50 ms
+ * infra/postgres): a fresh cluster otherwise stalls every commit for 25-59 ms
  * each time it fills a 16 MB segment. The tests start without it.
  */
 export const defaultWalReserveMb = 1024;
