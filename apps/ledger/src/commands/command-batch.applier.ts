@@ -309,10 +309,14 @@ export class CommandBatchApplier {
         ? { topic: TOPICS.ledgerResults.name, envelope: e.envelope as EventEnvelope, ...(e.json !== undefined ? { json: e.json } : {}) }
         : { topic: TOPICS.ledgerResults.name, envelope: e.result_envelope },
     );
+    // The command whose inbox row (written by this batch) holds each outbox message's envelope: the results
+    // decided here (they carry their text); re-emitted stored results, conflicts and posted facts hold their own.
+    const resultOf = [...emitted].map((e) => ('command' in e && e.json !== undefined ? e.command.envelope.payload.commandId : null));
     outbox.push(...posted);
+    resultOf.push(...posted.map(() => null));
     // Sorted once for both: wallets are written by the batch statement, platform accounts get their deltas after it.
     const touched = book.touchedAccounts();
-    const write = writeBatchSql(book, touched, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
+    const write = writeBatchSql(book, touched, decisions as (Decision & { json: string })[], outbox, resultOf, await this.outboxIds.take(runner, outbox.length));
     return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${write.sql};\n${platformDeltasAndCommit(touched)}` };
   }
 
@@ -762,6 +766,7 @@ function writeBatchSql(
   touchedAccounts: readonly BookAccount[],
   decisions: readonly { command: Command; outcome: Outcome; json: string }[],
   outbox: readonly OutboxMessage[],
+  resultOf: readonly (string | null)[],
   outboxIds: readonly string[],
 ): { sql: string; staged: StagedOutboxRow[] } {
   const txs = book.transactions;
@@ -780,9 +785,7 @@ function writeBatchSql(
   const created = holds.filter((h) => h.isNew);
   const changed = holds.filter((h) => !h.isNew);
   const { columns, staged } = prepareOutbox(outbox, outboxIds);
-  // The command whose inbox row holds each outbox message's envelope: the results decided in this batch.
-  const inboxResults = new Map(decisions.map((d) => [d.json, d.command.envelope.payload.commandId]));
-  const resultOf = outbox.map((m) => (m.json === undefined ? null : (inboxResults.get(m.json) ?? null)));
+  if (resultOf.length !== outbox.length) throw new Error(`${resultOf.length} inbox references for ${outbox.length} outbox rows`);
   const sql = execute(preparedSql.write, [
     sqlArray(txs.map((t) => transactionId(t)), 'bigint'),
     sqlArray(txs.map((t) => t.commandId), 'text'),
