@@ -590,7 +590,7 @@ async function main() {
     cpuSamples.push({ at: Date.now(), cpu: cpuSnapshot(pids) });
     void sampleRss();
   }, 1000);
-  const posted = topicReader(env.KAFKA_BROKERS);
+  const topicRecords = topicReader(env.KAFKA_BROKERS);
   let exitCode = 0;
   try {
     const gatewayUrl = new URL(env.GATEWAY_URL);
@@ -629,7 +629,7 @@ async function main() {
     }
     const drainSeconds = round2((Date.now() - drainStart) / 1000);
     log('[bench] reading the commands, results and settlement.posted topics from the start');
-    const topicsRead = await posted.readAll(drainWaitMs);
+    const topicsRead = await topicRecords.readAll(drainWaitMs);
     log(`[bench] read ${topicsRead.records} records in ${topicsRead.seconds} s`);
     await sampleRss();
     clearInterval(sampleTimer);
@@ -664,7 +664,7 @@ async function main() {
     const commitDelay = { warmup: [], 'open-loop': [], saturation: [] };
     for (const e of moved) if (appliedAt.has(e.commandId)) commitDelay[e.phase].push(appliedAt.get(e.commandId) - e.sentAt);
     const postedDelay = { warmup: [], 'open-loop': [], saturation: [] };
-    for (const e of journal) if (e.endpoint === 'ext settlement' && e.ok && posted.byCommand.has(e.commandId)) postedDelay[e.phase].push(posted.byCommand.get(e.commandId) - e.sentAt);
+    for (const e of journal) if (e.endpoint === 'ext settlement' && e.ok && topicRecords.byCommand.has(e.commandId)) postedDelay[e.phase].push(topicRecords.byCommand.get(e.commandId) - e.sentAt);
     // Where the time of an acknowledged order operation goes, stage by stage (each its own distribution, so
     // the p99s do not add up): client send -> command on Kafka (gateway) -> ledger commit (Kafka fetch, batch
     // wait, transaction) -> result on Kafka (outbox relay) -> answer received (gateway's results consumer, HTTP).
@@ -672,17 +672,17 @@ async function main() {
     const stages = { warmup: {}, 'open-loop': {}, saturation: {} };
     for (const byStage of Object.values(stages)) for (const name of stageNames) byStage[name] = [];
     for (const e of moved) {
-      const sent = posted.commandSent.get(e.commandId);
+      const sent = topicRecords.commandSent.get(e.commandId);
       const committed = appliedAt.get(e.commandId);
-      const resulted = posted.resultSent.get(e.commandId);
+      const resulted = topicRecords.resultSent.get(e.commandId);
       if (!e.ok || sent === undefined || committed === undefined || resulted === undefined) continue;
       // Kept on the entry for the timeline's per-second stage p99s.
       e.stageMs = { gatewayToKafka: sent - e.sentAt, kafkaToCommit: committed - sent, commitToResult: resulted - committed, resultToAnswer: e.sentAt + e.ms - resulted };
       for (const name of stageNames) stages[e.phase][name].push(e.stageMs[name]);
     }
     const stageDistributions = (phaseName) => Object.fromEntries(stageNames.map((name) => [name, distribution(stages[phaseName][name])]));
-    const missingPosted = acceptedSettlements.filter((c) => !posted.byCommand.has(c));
-    const duplicatePostedRecords = [...posted.eventCounts.values()].reduce((sum, c) => sum + (c - 1), 0);
+    const missingPosted = acceptedSettlements.filter((c) => !topicRecords.byCommand.has(c));
+    const duplicatePostedRecords = [...topicRecords.eventCounts.values()].reduce((sum, c) => sum + (c - 1), 0);
 
     const { checkLedger, formatAudit } = require(join(repoRoot, 'dist', 'libs', 'ledger-audit', 'index.js'));
     const audit = await checkLedger(env.DATABASE_URL);
@@ -779,7 +779,7 @@ async function main() {
     if (!audit.ok || missingPosted.length > 0 || acknowledgedNotApplied > 0 || definiteErrorsThatMoved > 0 || report.drain.outboxPending !== 0) exitCode = 1;
   } finally {
     clearInterval(sampleTimer);
-    await posted.stop().catch(() => undefined);
+    await topicRecords.stop().catch(() => undefined);
     await app?.stop();
     await infra?.stop();
   }

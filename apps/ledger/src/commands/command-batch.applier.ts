@@ -304,19 +304,21 @@ export class CommandBatchApplier {
         ],
       );
     }
-    const outbox: OutboxMessage[] = [...emitted].map((e) =>
+    // A result decided here (it carries its text) names its inbox row, written by this batch, which holds its
+    // envelope; re-emitted stored results, conflicts and posted facts hold their own.
+    const outbox: BatchOutboxMessage[] = [...emitted].map((e) =>
       'command' in e
-        ? { topic: TOPICS.ledgerResults.name, envelope: e.envelope as EventEnvelope, ...(e.json !== undefined ? { json: e.json } : {}) }
+        ? {
+            topic: TOPICS.ledgerResults.name,
+            envelope: e.envelope as EventEnvelope,
+            ...(e.json !== undefined ? { json: e.json, inboxCommandId: e.command.envelope.payload.commandId } : {}),
+          }
         : { topic: TOPICS.ledgerResults.name, envelope: e.result_envelope },
     );
-    // The command whose inbox row (written by this batch) holds each outbox message's envelope: the results
-    // decided here (they carry their text); re-emitted stored results, conflicts and posted facts hold their own.
-    const resultOf = [...emitted].map((e) => ('command' in e && e.json !== undefined ? e.command.envelope.payload.commandId : null));
     outbox.push(...posted);
-    resultOf.push(...posted.map(() => null));
     // Sorted once for both: wallets are written by the batch statement, platform accounts get their deltas after it.
     const touched = book.touchedAccounts();
-    const write = writeBatchSql(book, touched, decisions as (Decision & { json: string })[], outbox, resultOf, await this.outboxIds.take(runner, outbox.length));
+    const write = writeBatchSql(book, touched, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
     return { duplicates, conflicts: conflicts.length, outbox: write.staged, writeAndCommit: `${write.sql};\n${platformDeltasAndCommit(touched)}` };
   }
 
@@ -760,13 +762,15 @@ function batchWriteSql(): string {
      })}`;
 }
 
+/** An outbox message of the batch; `inboxCommandId` names the inbox row this batch writes that holds its envelope. */
+type BatchOutboxMessage = OutboxMessage & { readonly inboxCommandId?: string };
+
 /** The EXECUTE of batchWriteSql for what the batch decided, and the outbox rows as staged for the relay. */
 function writeBatchSql(
   book: Book,
   touchedAccounts: readonly BookAccount[],
   decisions: readonly { command: Command; outcome: Outcome; json: string }[],
-  outbox: readonly OutboxMessage[],
-  resultOf: readonly (string | null)[],
+  outbox: readonly BatchOutboxMessage[],
   outboxIds: readonly string[],
 ): { sql: string; staged: StagedOutboxRow[] } {
   const txs = book.transactions;
@@ -785,7 +789,7 @@ function writeBatchSql(
   const created = holds.filter((h) => h.isNew);
   const changed = holds.filter((h) => !h.isNew);
   const { columns, staged } = prepareOutbox(outbox, outboxIds);
-  if (resultOf.length !== outbox.length) throw new Error(`${resultOf.length} inbox references for ${outbox.length} outbox rows`);
+  const resultOf = outbox.map((m) => m.inboxCommandId ?? null);
   const sql = execute(preparedSql.write, [
     sqlArray(txs.map((t) => transactionId(t)), 'bigint'),
     sqlArray(txs.map((t) => t.commandId), 'text'),
