@@ -10,6 +10,7 @@ import {
   type LedgerCommandType,
   type WalletRef,
 } from '@settlement/contracts';
+import { murmur2 } from '@settlement/messaging';
 import type { ServiceProcess } from '@settlement/testing';
 import { System, ledgerProcess, uniqueId } from './system';
 
@@ -96,20 +97,29 @@ function processGone(pid: number): boolean {
   }
 }
 
-/** Every result the ledger publishes for this file's commands, as consumed from the results topic by a fresh group. */
-class ResultLog {
-  readonly events: EventEnvelope<string, CommandResultV1>[] = [];
+/**
+ * Every event of this file's commands on one topic (by default the results the
+ * ledger publishes), as consumed by a fresh group.
+ */
+class ResultLog<P extends { commandId: string } = CommandResultV1> {
+  readonly events: EventEnvelope<string, P>[] = [];
+  /** Per partition, the offset after the last record consumed. */
+  readonly consumedUpTo = new Map<number, number>();
   private consumer: Consumer | undefined;
 
-  constructor(private readonly kafka: Kafka) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string = resultsTopic,
+  ) {}
 
   async start(): Promise<void> {
-    this.consumer = this.kafka.consumer({ groupId: uniqueId('e2e-exactly-once-results-') });
+    this.consumer = this.kafka.consumer({ groupId: uniqueId(`e2e-exactly-once-${this.topic}-`) });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic: resultsTopic, fromBeginning: true });
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
-      eachMessage: async ({ message }) => {
-        const envelope = JSON.parse(message.value?.toString('utf8') ?? '{}') as EventEnvelope<string, CommandResultV1>;
+      eachMessage: async ({ partition, message }) => {
+        this.consumedUpTo.set(partition, Number(message.offset) + 1);
+        const envelope = JSON.parse(message.value?.toString('utf8') ?? '{}') as EventEnvelope<string, P>;
         if (envelope.payload?.commandId?.startsWith('e2e-eo:')) this.events.push(envelope);
       },
     });
@@ -119,7 +129,7 @@ class ResultLog {
     await this.consumer?.disconnect();
   }
 
-  of(commandId: string): EventEnvelope<string, CommandResultV1>[] {
+  of(commandId: string): EventEnvelope<string, P>[] {
     return this.events.filter((e) => e.payload.commandId === commandId);
   }
 }
@@ -130,6 +140,8 @@ describe('the ledger applies every command exactly once, however often Kafka del
   let producer: Producer;
   let admin: Admin;
   let results: ResultLog;
+  /** The commands on the commands topic, including those the ledger sends itself (a transfer's second leg). */
+  let commands: ResultLog<{ commandId: string }>;
   /** The ledger currently serving the group: the System's, later a restarted one. */
   let ledger: ServiceProcess;
   const extraLedgers: ServiceProcess[] = [];
@@ -146,10 +158,13 @@ describe('the ledger applies every command exactly once, however often Kafka del
     await admin.connect();
     results = new ResultLog(kafka);
     await results.start();
+    commands = new ResultLog(kafka, commandsTopic);
+    await commands.start();
   });
 
   afterAll(async () => {
     await results?.stop();
+    await commands?.stop();
     await producer?.disconnect();
     await admin?.disconnect();
     for (const extra of extraLedgers) await extra.stop();
@@ -440,6 +455,102 @@ describe('the ledger applies every command exactly once, however often Kafka del
     expect(outcome.atCrash.lag).toBe(outcome.ids.length);
     // Nothing was committed before the crash, so nothing was a duplicate after it.
     expect(outcome.duplicates).toBe(0);
+  }, 300000);
+
+  /**
+   * A transfer runs in two legs on the two wallets' partitions: the debit
+   * moves the amount to the merchant's transit account and writes the
+   * `transfer.credit` command to the outbox in the same transaction; the
+   * credit moves it on to the receiver. A ledger killed at each point between
+   * and inside the legs leaves the money in exactly one place, and the
+   * restarted ledger finishes the transfer once.
+   */
+  const transferCrashes: { point: string; env: Record<string, string>; atCrash: { credited: boolean; creditOnlyInOutbox: boolean } }[] = [
+    {
+      point: 'after the debit commits, before its credit command leaves the outbox',
+      env: { LEDGER_CRASH_AFTER_COMMIT_BATCH: '1' },
+      // The debit is in the database; the credit exists only as an unpublished outbox row.
+      atCrash: { credited: false, creditOnlyInOutbox: true },
+    },
+    {
+      point: 'inside the credit batch, before its commit',
+      env: { LEDGER_CRASH_BEFORE_COMMIT_BATCH: '2' },
+      // The credit command was published (its outbox row may not be deleted yet: the relay deletes in batches).
+      atCrash: { credited: false, creditOnlyInOutbox: false },
+    },
+    {
+      point: 'after the credit commits, before its Kafka offset commit',
+      env: { LEDGER_CRASH_AFTER_COMMIT_BATCH: '2' },
+      atCrash: { credited: true, creditOnlyInOutbox: false },
+    },
+  ];
+  it.each(transferCrashes)('a transfer whose ledger is killed $point moves the money once', async ({ env, atCrash }) => {
+    const merchantId = uniqueId('m');
+    const partitionOf = (username: string) => (murmur2(accountKey({ merchantId, username, currency })) & 0x7fffffff) % TOPICS.ledgerCommands.partitions;
+    // The receiver on another partition than the sender, so the two legs are separate batches of separate partitions.
+    const sender = 'ava';
+    const receiver = ['bo', 'cy', 'di', 'ed', 'fay', 'gil', 'hal', 'ivy'].find((u) => partitionOf(u) !== partitionOf(sender));
+    if (receiver === undefined) throw new Error('no receiver name on another partition than the sender');
+    const fund = (username: string, amount: string) =>
+      command('wallet.funding.requested', { merchantId, username, currency, commandId: `e2e-eo:${merchantId}:${username}:fund`, amount, reference: `${merchantId}:${username}` });
+    const fundings = [fund(sender, '100'), fund(receiver, '1')];
+    await produce(fundings);
+    await waitApplied(fundings.map((f) => f.commandId), 60000);
+
+    const transfer = command('transfer.requested', { merchantId, username: sender, currency, commandId: `e2e-eo:${merchantId}:t1`, toUsername: receiver, amount: '30' });
+    const credit = `${transfer.commandId}:credit`;
+    const code = (username: string) => `user:${accountKey({ merchantId, username, currency })}:available`;
+    const transit = `transit:${merchantId}:${currency}`;
+    const moneyAt = async () => {
+      const rows = await system.query<{ code: string; balance: string }>(`SELECT code, balance FROM ledger.accounts WHERE code = ANY($1::text[])`, [
+        [code(sender), code(receiver), transit],
+      ]);
+      const of = (c: string) => rows.find((r) => r.code === c)?.balance;
+      return { sender: of(code(sender)), receiver: of(code(receiver)), transit: of(transit) };
+    };
+
+    await stopServingLedger();
+    const doomed = await startLedger(env);
+    const doomedPid = doomed.pid;
+    if (doomedPid === undefined) throw new Error('the crashing ledger has no pid');
+    await produce([transfer]);
+    await eventually('the ledger killed itself', async () => processGone(doomedPid), (gone) => gone, 90000);
+
+    // At the crash the debit is in the database, and the 30 are in exactly one place: in transit or with the receiver.
+    expect(await moneyAt()).toEqual({
+      sender: '70.00000000',
+      receiver: atCrash.credited ? '31.00000000' : '1.00000000',
+      transit: atCrash.credited ? '0.00000000' : '30.00000000',
+    });
+    if (atCrash.creditOnlyInOutbox) {
+      // Killed before the relay was handed the committed rows: the credit command is on no topic, only in the outbox.
+      const creditRows = await system.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger.outbox WHERE topic = $1 AND envelope->'payload'->>'commandId' = $2`, [
+        commandsTopic,
+        credit,
+      ]);
+      expect(creditRows[0].n).toBe(1);
+    }
+
+    ledger = await startLedger({});
+    await waitApplied([transfer.commandId, credit], 150000);
+    expect(await moneyAt()).toEqual({ sender: '70.00000000', receiver: '31.00000000', transit: '0.00000000' });
+    expect(await perCommand([transfer.commandId, credit])).toEqual([
+      { command_id: transfer.commandId, inbox: 1, transactions: 1, postings: 2 },
+      { command_id: credit, inbox: 1, transactions: 1, postings: 2 },
+    ]);
+    await eventually('both legs answered', async () => [transfer.commandId, credit].filter((id) => results.of(id).length === 0), (missing) => missing.length === 0, 30000);
+    for (const id of [transfer.commandId, credit]) expect(results.of(id).every((e) => e.payload.status === 'ACCEPTED')).toBe(true);
+    await expectCheckerPasses();
+    // The outbox is drained (the checker waits for it): the credit command went out once when only the outbox
+    // held it (the restarted ledger's sweep), and at least once otherwise (the relay's sweep may send again
+    // a row the killed ledger had sent but not yet deleted; the inbox applied it once, as counted above).
+    const ends = await admin.fetchTopicOffsets(commandsTopic);
+    const receiverPartition = partitionOf(receiver);
+    const end = Number(ends.find((e) => e.partition === receiverPartition)?.high);
+    await eventually('the command log at the end of the receiver partition', async () => commands.consumedUpTo.get(receiverPartition) ?? 0, (at) => at >= end, 30000);
+    const sent = commands.of(credit).length;
+    if (atCrash.creditOnlyInOutbox) expect(sent).toBe(1);
+    else expect(sent).toBeGreaterThanOrEqual(1);
   }, 300000);
 
   /**
