@@ -27,6 +27,11 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     return rows.map((r) => `${r.kind}=${r.balance}`).join(' ');
   }
 
+  async function outboxPending(): Promise<number> {
+    const response = await fetch(`${system.services.ledger.url}/health`);
+    return ((await response.json()) as { outboxPending: number }).outboxPending;
+  }
+
   async function platform(code: string): Promise<string | undefined> {
     const rows = await system.query<{ balance: string }>(`SELECT balance FROM ledger.accounts WHERE code = $1`, [code]);
     return rows[0]?.balance;
@@ -91,6 +96,8 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
       const [{ id }] = (await relayInFlight.query(`INSERT INTO ledger.outbox (event_id, topic, key, envelope) VALUES ($1, 'ledger.results.v1', $2, $3) RETURNING id`, [envelope.eventId, envelope.aggregateId, JSON.stringify(copy)])).rows;
       await relayInFlight.query('BEGIN');
       await relayInFlight.query(`SELECT id FROM ledger.outbox WHERE id = $1 FOR UPDATE`, [id]);
+      // The ledger's health counts the row while it waits in the outbox, locked or not.
+      expect(await outboxPending()).toBeGreaterThanOrEqual(1);
       ledger.results.delete(commandId);
       await ledger.send('order.created', { ...wallet('bob'), commandId, orderId: commandId, amount: '0.5' });
       const deadline = Date.now() + 10000;
@@ -109,5 +116,6 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
   it('leaves every invariant intact', async () => {
     const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(await outboxPending()).toBe(0);
   });
 });
