@@ -171,14 +171,15 @@ export class OutboxRelay {
    * MB, in bench:ledger at ~10,000 commands/s), and a plain count(*) read them
    * all by a parallel sequential scan: 19-49 ms and three processes each time,
    * ~6% of Postgres's CPU with the benchmark polling twice a second. Counted
-   * here along the primary key, by one process: dead index entries are marked
-   * by the first scan that finds them and skipped by the next (2.6-16 ms there).
+   * here along the primary key, by one process (a scan marks the dead index
+   * entries it meets, and later scans skip them): 2.6-16 ms there.
    */
   async pendingCount(): Promise<number> {
     const runner = this.dataSource.createQueryRunner();
-    // One message through the pg client: typeorm returns only one result of a multi-statement query.
-    const client = (await runner.connect()) as { query(sql: string): Promise<{ command: string; rows: { pending: number }[] }[]> };
+    let client: { query(sql: string): Promise<{ command: string; rows: { pending: number }[] }[]> } | undefined;
     try {
+      // One message through the pg client: typeorm returns only one result of a multi-statement query.
+      client = (await runner.connect()) as NonNullable<typeof client>;
       const results = await client.query(
         `BEGIN; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = off;
          SELECT count(*)::int AS pending FROM ${this.settings.schema}.outbox; COMMIT`,
@@ -188,7 +189,7 @@ export class OutboxRelay {
       return count.rows[0].pending;
     } catch (error) {
       // A failed statement leaves the block aborted, with COMMIT skipped; outside a block ROLLBACK only warns.
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client?.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       await runner.release();
