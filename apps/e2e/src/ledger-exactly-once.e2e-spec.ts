@@ -10,7 +10,7 @@ import {
   type LedgerCommandType,
   type WalletRef,
 } from '@settlement/contracts';
-import { murmur2 } from '@settlement/messaging';
+import { partitionOfKey } from '@settlement/messaging';
 import type { ServiceProcess } from '@settlement/testing';
 import { System, ledgerProcess, uniqueId } from './system';
 
@@ -486,7 +486,7 @@ describe('the ledger applies every command exactly once, however often Kafka del
   ];
   it.each(transferCrashes)('a transfer whose ledger is killed $point moves the money once', async ({ env, atCrash }) => {
     const merchantId = uniqueId('m');
-    const partitionOf = (username: string) => (murmur2(accountKey({ merchantId, username, currency })) & 0x7fffffff) % TOPICS.ledgerCommands.partitions;
+    const partitionOf = (username: string) => partitionOfKey(accountKey({ merchantId, username, currency }), TOPICS.ledgerCommands.partitions);
     // The receiver on another partition than the sender, so the two legs are separate batches of separate partitions.
     const sender = 'ava';
     const receiver = ['bo', 'cy', 'di', 'ed', 'fay', 'gil', 'hal', 'ivy'].find((u) => partitionOf(u) !== partitionOf(sender));

@@ -69,11 +69,16 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
  * checks it against kafkajs's own). Messages without a key go round-robin over
  * the partitions that have a leader, as kafkajs's do.
  */
+/** The partition keyHashPartitioner (and so every producer here) gives a key, of a topic with `partitions` partitions. */
+export function partitionOfKey(key: string | Buffer, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
 export const keyHashPartitioner: ICustomPartitioner = () => {
   const counters = new Map<string, number>();
   return ({ topic, partitionMetadata, message }) => {
     if (message.partition !== undefined && message.partition !== null) return message.partition;
-    if (message.key !== undefined && message.key !== null) return (murmur2(message.key) & 0x7fffffff) % partitionMetadata.length;
+    if (message.key !== undefined && message.key !== null) return partitionOfKey(message.key, partitionMetadata.length);
     const next = (counters.get(topic) ?? randomInt(2 ** 31)) + 1;
     counters.set(topic, next);
     const available = partitionMetadata.filter((p) => p.leader >= 0);

@@ -176,21 +176,17 @@ export class OutboxRelay {
    */
   async pendingCount(): Promise<number> {
     const runner = this.dataSource.createQueryRunner();
-    let client: { query(sql: string): Promise<{ command: string; rows: { pending: number }[] }[]> } | undefined;
     try {
-      // One message through the pg client: typeorm returns only one result of a multi-statement query.
-      client = (await runner.connect()) as NonNullable<typeof client>;
+      // One message through the pg client (typeorm returns only one result of a multi-statement query). Its
+      // statements are one implicit transaction: SET LOCAL holds for the count, and an error rolls it all back.
+      const client = (await runner.connect()) as { query(sql: string): Promise<{ command: string; rows: { pending: number }[] }[]> };
       const results = await client.query(
-        `BEGIN; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = off;
-         SELECT count(*)::int AS pending FROM ${this.settings.schema}.outbox; COMMIT`,
+        `SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = off;
+         SELECT count(*)::int AS pending FROM ${this.settings.schema}.outbox`,
       );
       const count = results.find((r) => r.command === 'SELECT');
       if (count === undefined) throw new Error('the outbox count returned no SELECT result');
       return count.rows[0].pending;
-    } catch (error) {
-      // A failed statement leaves the block aborted, with COMMIT skipped; outside a block ROLLBACK only warns.
-      await client?.query('ROLLBACK').catch(() => undefined);
-      throw error;
     } finally {
       await runner.release();
     }
