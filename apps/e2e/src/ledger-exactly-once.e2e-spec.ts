@@ -554,6 +554,45 @@ describe('the ledger applies every command exactly once, however often Kafka del
   }, 300000);
 
   /**
+   * Static group membership: a ledger restarted under the instance id of one
+   * that was SIGKILLed (as a supervisor restarts it, on the same host and
+   * port) takes the dead member's place in the group at once. Without it the
+   * coordinator keeps the dead member until its session times out (10 s after
+   * its last heartbeat, one second apart at most), and the new member cannot
+   * join, let alone be ready, before then: so a Stable group whose one member
+   * is the new process, seen sooner than that after the kill, is the takeover.
+   */
+  it('a ledger restarted under its instance id after SIGKILL takes over its partitions without waiting out the dead member', async () => {
+    const instance = uniqueId('takeover');
+    const memberPrefix = `ledger-${instance}-`;
+    const members = async () => (await admin.describeGroups([ledgerGroup])).groups[0];
+    await stopServingLedger();
+    const first = await startLedger({ LEDGER_INSTANCE_ID: instance });
+    const before = await members();
+    expect(before.state).toBe('Stable');
+    expect(before.members.map((m) => m.memberId)).toEqual([expect.stringMatching(new RegExp(`^${memberPrefix}`))]);
+
+    await first.crash();
+    const killedAtMs = Date.now();
+    ledger = ledgerProcess(system, { LEDGER_INSTANCE_ID: instance });
+    extraLedgers.push(ledger);
+    await ledger.start();
+    const after = await members();
+    const takeoverMs = Date.now() - killedAtMs;
+    expect(after.state).toBe('Stable');
+    expect(after.members).toHaveLength(1);
+    expect(after.members[0].memberId).toMatch(new RegExp(`^${memberPrefix}`));
+    expect(after.members[0].memberId).not.toBe(before.members[0].memberId);
+    // The dead member's session (10 s, memberLivenessDefault) began at most a heartbeat (1 s) before the kill.
+    expect(takeoverMs).toBeLessThan(9000);
+
+    // And it consumes: a command sent now is applied.
+    const { funding } = walletScenario({ merchantId: uniqueId('m'), username: 'ted', currency }, 'takeover');
+    await produce([funding]);
+    await waitApplied([funding.commandId], 30000);
+  }, 120000);
+
+  /**
    * Regression, found by `npm run chaos`: a batch holding the same event twice
    * (a result re-emitted for a client's retry right after the first, read
    * together by a settlement service catching up) was inserted twice, failed

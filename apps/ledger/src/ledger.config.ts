@@ -1,4 +1,5 @@
-import { memberLivenessDefault, type BatchConsumerSettings, type OutboxRelaySettings } from '@settlement/messaging';
+import { hostname } from 'node:os';
+import { groupInstanceIdOf, memberLivenessDefault, type BatchConsumerSettings, type OutboxRelaySettings } from '@settlement/messaging';
 import { TOPICS } from '@settlement/contracts';
 
 /** The Postgres schema the ledger owns. */
@@ -19,13 +20,17 @@ export interface LedgerConfig {
 export function ledgerConfigFromEnv(): LedgerConfig {
   // Two cores: a few batch transactions in flight keep Postgres busy while another batch is parsed.
   const mergedGroupsConcurrently = 3;
+  const port = Number(process.env['PORT'] ?? 3001);
+  // Unique among running ledgers, and the same when one is restarted: see BatchConsumerSettings.groupInstanceId.
+  const instanceId = process.env['LEDGER_INSTANCE_ID'] ?? `${hostname()}-${port}`;
   return {
-    port: Number(process.env['PORT'] ?? 3001),
+    port,
     // Command ids hold a prefix, a merchant id (40) and a caller's 128-code-point id, each code point up to
     // 12 bytes percent-encoded; Fastify's default of 100 answered 414 for valid long ids (the gateway then 500).
     queryParamLengthMax: 2048,
     consumer: {
       groupId: 'ledger',
+      groupInstanceId: groupInstanceIdOf('ledger', instanceId),
       topics: [TOPICS.ledgerCommands.name],
       // A long poll: the broker answers as soon as a command arrives (minBytes 1), so a held HTTP request never
       // waits on this; a short wait only burns CPU in empty fetches (20 ms cost ~50 round trips a second idle).

@@ -1,5 +1,6 @@
+import { hostname } from 'node:os';
 import { TOPICS } from '@settlement/contracts';
-import { memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
+import { groupInstanceIdOf, memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
 
 /** The Postgres schema the settlement service owns. */
 export const SETTLEMENT_SCHEMA = 'settlement';
@@ -12,11 +13,15 @@ export interface SettlementConfig {
 }
 
 export function settlementConfigFromEnv(): SettlementConfig {
+  const port = Number(process.env['PORT'] ?? 3002);
+  // Unique among running settlement services, and the same when one is restarted: see BatchConsumerSettings.groupInstanceId.
+  const instanceId = process.env['SETTLEMENT_INSTANCE_ID'] ?? `${hostname()}-${port}`;
   return {
-    port: Number(process.env['PORT'] ?? 3002),
+    port,
     host: process.env['HOST'] ?? '127.0.0.1',
     consumer: {
       groupId: 'settlement',
+      groupInstanceId: groupInstanceIdOf('settlement', instanceId),
       topics: [TOPICS.ledgerResults.name, TOPICS.settlementPosted.name],
       // Nobody waits on this consumer with an open request: the broker holds a fetch until 64 KB of records
       // (~100 results) or 100 ms, so under light load records arrive in tens per fetch, not one or two, and

@@ -1,4 +1,4 @@
-import { FetchMerger, OffsetCommitter, type ConsumedRecord } from './batch-consumer';
+import { FetchMerger, OffsetCommitter, groupInstanceIdOf, type ConsumedRecord } from './batch-consumer';
 
 const commitEachCall = () => new OffsetCommitter(0, () => undefined);
 
@@ -83,5 +83,18 @@ describe('OffsetCommitter', () => {
     await committer.handled([at(0, '3')], (async (o: unknown) => void commits.push(o)) as never);
     await committer.flush();
     expect(commits).toEqual([]);
+  });
+});
+
+describe('groupInstanceIdOf', () => {
+  it('joins the service and instance, keeping what Kafka accepts and replacing the rest', () => {
+    expect(groupInstanceIdOf('ledger', 'vm-25710-3001')).toBe('ledger-vm-25710-3001');
+    expect(groupInstanceIdOf('ledger', 'host.example.com-3001')).toBe('ledger-host.example.com-3001');
+    expect(groupInstanceIdOf('settlement', 'rack 1/host:3002 é')).toBe('settlement-rack_1_host_3002__');
+  });
+
+  it('refuses an id longer than Kafka allows instead of cutting it (two instances could end up sharing one)', () => {
+    expect(groupInstanceIdOf('ledger', 'h'.repeat(242))).toHaveLength(249);
+    expect(() => groupInstanceIdOf('ledger', 'h'.repeat(243))).toThrow(/longer than 249/);
   });
 });

@@ -20,9 +20,15 @@ export class CommandConsumer implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.consumer = await startBatchConsumer(this.kafka, this.config.consumer, (records) => this.applier.apply(records), (m) => this.logger.warn(m));
+    this.consumer = await startBatchConsumer(
+      this.kafka,
+      this.config.consumer,
+      (records) => this.applier.apply(records),
+      (m) => this.logger.warn(m),
+      (m) => this.logger.log(m),
+    );
     this.consumer.on(this.consumer.events.CRASH, (e) => this.logger.error(`consumer crashed: ${String(e.payload.error)}`));
-    this.logger.log(`consuming ${this.config.consumer.topics.join(', ')} as group ${this.config.consumer.groupId}`);
+    this.logger.log(`consuming ${this.config.consumer.topics.join(', ')} as group ${this.config.consumer.groupId}, instance ${this.config.consumer.groupInstanceId}`);
   }
 
   async onApplicationShutdown(): Promise<void> {

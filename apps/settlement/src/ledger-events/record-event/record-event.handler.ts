@@ -27,8 +27,8 @@ export class RecordEventHandler implements OnApplicationBootstrap, OnApplication
   async onApplicationBootstrap(): Promise<void> {
     const kafka = createKafka(kafkaSettingsFromEnv('settlement'));
     await ensureTopics(kafka, ALL_TOPICS);
-    this.consumer = await startBatchConsumer(kafka, this.config.consumer, (records) => this.record(records), (m) => this.logger.warn(m));
-    this.logger.log(`consuming ${this.config.consumer.topics.join(', ')}`);
+    this.consumer = await startBatchConsumer(kafka, this.config.consumer, (records) => this.record(records), (m) => this.logger.warn(m), (m) => this.logger.log(m));
+    this.logger.log(`consuming ${this.config.consumer.topics.join(', ')} as group ${this.config.consumer.groupId}, instance ${this.config.consumer.groupInstanceId}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
