@@ -134,6 +134,10 @@ const crashedConsumerRestartDelayMs = 1000;
  * broker restarts, kafkajs #1011) stops it for good while the service looks
  * healthy. Such a consumer is connected and run again here, until
  * `disconnect()` is called.
+ *
+ * `log` gets what needs attention (failed commits, restarts); `info` gets
+ * each group join, with the member id (a static member's starts with its
+ * instance id) and the partitions it was given.
  */
 export async function startBatchConsumer(
   kafka: Kafka,
