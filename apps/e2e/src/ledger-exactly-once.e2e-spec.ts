@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import {
   TOPICS,
@@ -12,7 +15,7 @@ import {
 } from '@settlement/contracts';
 import { partitionOfKey } from '@settlement/messaging';
 import type { ServiceProcess } from '@settlement/testing';
-import { System, ledgerProcess, uniqueId } from './system';
+import { System, ledgerProcess, repoRoot, uniqueId } from './system';
 
 /**
  * Exactly-once application of ledger commands on the real broker and database:
@@ -592,6 +595,31 @@ describe('the ledger applies every command exactly once, however often Kafka del
     await produce([funding]);
     await waitApplied([funding.commandId], 30000);
   }, 120000);
+
+  /**
+   * The other side of static membership: a second ledger started on the
+   * address of a running one would join under the same default instance id
+   * and take its partitions. It exits before its consumer starts instead,
+   * and the running ledger stays the group's member.
+   */
+  it('a second ledger on the address of a running one exits before joining the group', async () => {
+    const before = (await admin.describeGroups([ledgerGroup])).groups[0];
+    expect(before.members).toHaveLength(1);
+    const second = spawn(process.execPath, [join(repoRoot, 'dist', 'apps', 'ledger', 'main.js')], {
+      env: { ...process.env, ...system.infra, PORT: String(ledger.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    second.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    second.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const [code] = (await once(second, 'exit')) as [number | null];
+    expect(code).not.toBe(0);
+    expect(output).toContain(`127.0.0.1:${ledger.port} cannot be bound`);
+    expect(output).not.toContain('joined as');
+    const after = (await admin.describeGroups([ledgerGroup])).groups[0];
+    expect(after.state).toBe('Stable');
+    expect(after.members.map((m) => m.memberId)).toEqual(before.members.map((m) => m.memberId));
+  }, 60000);
 
   /**
    * Regression, found by `npm run chaos`: a batch holding the same event twice

@@ -9,6 +9,8 @@ export const LEDGER_SCHEMA = 'ledger';
 export interface LedgerConfig {
   /** HTTP port for health and queries. */
   readonly port: number;
+  /** Address the HTTP server binds. */
+  readonly host: string;
   /** Longest path parameter of the query API, in bytes as sent (percent-encoded). */
   readonly queryParamLengthMax: number;
   readonly consumer: BatchConsumerSettings;
@@ -21,10 +23,13 @@ export function ledgerConfigFromEnv(): LedgerConfig {
   // Two cores: a few batch transactions in flight keep Postgres busy while another batch is parsed.
   const mergedGroupsConcurrently = 3;
   const port = Number(process.env['PORT'] ?? 3001);
-  // Unique among running ledgers, and the same when one is restarted: see BatchConsumerSettings.groupInstanceId.
-  const instanceId = process.env['LEDGER_INSTANCE_ID'] ?? `${hostname()}-${port}`;
+  const host = process.env['HOST'] ?? '127.0.0.1';
+  // Unique among running ledgers (no two bind one address), and the same when one is restarted: see
+  // BatchConsumerSettings.groupInstanceId, and assertPortFree in main.ts.
+  const instanceId = process.env['LEDGER_INSTANCE_ID'] ?? `${hostname()}-${host}-${port}`;
   return {
     port,
+    host,
     // Command ids hold a prefix, a merchant id (40) and a caller's 128-code-point id, each code point up to
     // 12 bytes percent-encoded; Fastify's default of 100 answered 414 for valid long ids (the gateway then 500).
     queryParamLengthMax: 2048,

@@ -14,11 +14,13 @@ export interface SettlementConfig {
 
 export function settlementConfigFromEnv(): SettlementConfig {
   const port = Number(process.env['PORT'] ?? 3002);
-  // Unique among running settlement services, and the same when one is restarted: see BatchConsumerSettings.groupInstanceId.
-  const instanceId = process.env['SETTLEMENT_INSTANCE_ID'] ?? `${hostname()}-${port}`;
+  const host = process.env['HOST'] ?? '127.0.0.1';
+  // Unique among running settlement services (no two bind one address), and the same when one is restarted:
+  // see BatchConsumerSettings.groupInstanceId, and assertPortFree in main.ts.
+  const instanceId = process.env['SETTLEMENT_INSTANCE_ID'] ?? `${hostname()}-${host}-${port}`;
   return {
     port,
-    host: process.env['HOST'] ?? '127.0.0.1',
+    host,
     consumer: {
       groupId: 'settlement',
       groupInstanceId: groupInstanceIdOf('settlement', instanceId),

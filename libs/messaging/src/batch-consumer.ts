@@ -1,4 +1,5 @@
 import type { Consumer, ConsumerConfig, ConsumerCrashEvent, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { createServer } from 'node:net';
 import { envelopeProblem, type EventEnvelope } from '@settlement/contracts';
 
 /** A consumed record: its envelope when it parsed, or why it did not. */
@@ -71,8 +72,8 @@ export interface BatchConsumerSettings {
 /**
  * A Kafka group.instance.id for one running instance of a service: the
  * service's name and the instance's id (by default its host name and HTTP
- * port: no two running instances share both, and a restarted one gets the
- * same). Kafka accepts letters, digits, '.', '_' and '-', at most 249 of
+ * address: no two running instances bind one address, and a restarted one
+ * gets the same). Kafka accepts letters, digits, '.', '_' and '-', at most 249 of
  * them; anything else becomes '_'.
  */
 export function groupInstanceIdOf(service: string, instanceId: string): string {
@@ -83,6 +84,21 @@ export function groupInstanceIdOf(service: string, instanceId: string): string {
 
 /** Kafka's limit on a group.instance.id (as on topic names). */
 const groupInstanceIdLengthMax = 249;
+
+/**
+ * Fails when `host:port` cannot be bound now. A service whose default
+ * instance id names its HTTP address must not start its consumers when that
+ * address is taken: the process holding it is (most likely) an instance
+ * running under the same id, whose partitions the join would take. Checked
+ * before the consumers start; the real listen follows.
+ */
+export async function assertPortFree(port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error) => reject(new Error(`${host}:${port} cannot be bound (${error.message}): is another instance running there?`)));
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
 
 /**
  * Session timeout and heartbeat of the services' consumer groups. kafkajs
