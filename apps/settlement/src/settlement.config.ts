@@ -1,6 +1,5 @@
-import { hostname } from 'node:os';
 import { TOPICS } from '@settlement/contracts';
-import { groupInstanceIdOf, memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
+import { defaultInstanceId, groupInstanceIdOf, memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
 
 /** The Postgres schema the settlement service owns. */
 export const SETTLEMENT_SCHEMA = 'settlement';
@@ -17,7 +16,7 @@ export function settlementConfigFromEnv(): SettlementConfig {
   const host = process.env['HOST'] ?? '127.0.0.1';
   // Unique among running settlement services (no two bind one address), and the same when one is restarted:
   // see BatchConsumerSettings.groupInstanceId, and assertPortFree in main.ts.
-  const instanceId = process.env['SETTLEMENT_INSTANCE_ID'] ?? `${hostname()}-${host}-${port}`;
+  const instanceId = process.env['SETTLEMENT_INSTANCE_ID'] ?? defaultInstanceId('SETTLEMENT_INSTANCE_ID', host, port);
   return {
     port,
     host,

@@ -1,4 +1,5 @@
-import { FetchMerger, OffsetCommitter, groupInstanceIdOf, type ConsumedRecord } from './batch-consumer';
+import { hostname } from 'node:os';
+import { FetchMerger, OffsetCommitter, defaultInstanceId, groupInstanceIdOf, type ConsumedRecord } from './batch-consumer';
 
 const commitEachCall = () => new OffsetCommitter(0, () => undefined);
 
@@ -96,5 +97,15 @@ describe('groupInstanceIdOf', () => {
   it('refuses an id longer than Kafka allows instead of cutting it (two instances could end up sharing one)', () => {
     expect(groupInstanceIdOf('ledger', 'h'.repeat(242))).toHaveLength(249);
     expect(() => groupInstanceIdOf('ledger', 'h'.repeat(243))).toThrow(/longer than 249/);
+  });
+});
+
+describe('defaultInstanceId', () => {
+  it('names the host and the address the process binds', () => {
+    expect(defaultInstanceId('LEDGER_INSTANCE_ID', '127.0.0.1', 3001)).toBe(`${hostname()}-127.0.0.1-3001`);
+  });
+
+  it('refuses port 0, which every process given it would share', () => {
+    expect(() => defaultInstanceId('LEDGER_INSTANCE_ID', '127.0.0.1', 0)).toThrow(/set LEDGER_INSTANCE_ID/);
   });
 });

@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerConfig, ConsumerCrashEvent, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { envelopeProblem, type EventEnvelope } from '@settlement/contracts';
 
 /** A consumed record: its envelope when it parsed, or why it did not. */
@@ -80,6 +81,16 @@ export function groupInstanceIdOf(service: string, instanceId: string): string {
   const id = `${service}-${instanceId}`.replace(/[^A-Za-z0-9._-]/g, '_');
   if (id.length > groupInstanceIdLengthMax) throw new Error(`group instance id ${id} is longer than ${groupInstanceIdLengthMax} characters`);
   return id;
+}
+
+/**
+ * The default instance id of a service process: its host name and the HTTP
+ * address it binds. Port 0 (any free port) names no address, and every
+ * process given it would share one id: refused, so the id is set by hand.
+ */
+export function defaultInstanceId(envName: string, host: string, port: number): string {
+  if (port === 0) throw new Error(`PORT 0 gives no stable instance id: set ${envName}`);
+  return `${hostname()}-${host}-${port}`;
 }
 
 /** Kafka's limit on a group.instance.id (as on topic names). */
