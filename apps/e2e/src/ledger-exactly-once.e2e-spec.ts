@@ -577,9 +577,7 @@ describe('the ledger applies every command exactly once, however often Kafka del
 
     await first.crash();
     const killedAtMs = Date.now();
-    ledger = ledgerProcess(system, { LEDGER_INSTANCE_ID: instance });
-    extraLedgers.push(ledger);
-    await ledger.start();
+    ledger = await startLedger({ LEDGER_INSTANCE_ID: instance });
     const after = await members();
     const takeoverMs = Date.now() - killedAtMs;
     expect(after.state).toBe('Stable');

@@ -1,4 +1,4 @@
-import { defaultInstanceId, groupInstanceIdOf, memberLivenessDefault, type BatchConsumerSettings, type OutboxRelaySettings } from '@settlement/messaging';
+import { groupInstanceIdOf, instanceIdFromEnv, memberLivenessDefault, type BatchConsumerSettings, type OutboxRelaySettings } from '@settlement/messaging';
 import { TOPICS } from '@settlement/contracts';
 
 /** The Postgres schema the ledger owns. */
@@ -25,7 +25,7 @@ export function ledgerConfigFromEnv(): LedgerConfig {
   const host = process.env['HOST'] ?? '127.0.0.1';
   // Unique among running ledgers (no two bind one address), and the same when one is restarted: see
   // BatchConsumerSettings.groupInstanceId, and assertPortFree in main.ts.
-  const instanceId = process.env['LEDGER_INSTANCE_ID'] ?? defaultInstanceId('LEDGER_INSTANCE_ID', host, port);
+  const instanceId = instanceIdFromEnv(process.env, 'LEDGER_INSTANCE_ID', host, port);
   return {
     port,
     host,

@@ -1,5 +1,5 @@
 import { TOPICS } from '@settlement/contracts';
-import { defaultInstanceId, groupInstanceIdOf, memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
+import { groupInstanceIdOf, instanceIdFromEnv, memberLivenessDefault, type BatchConsumerSettings } from '@settlement/messaging';
 
 /** The Postgres schema the settlement service owns. */
 export const SETTLEMENT_SCHEMA = 'settlement';
@@ -16,7 +16,7 @@ export function settlementConfigFromEnv(): SettlementConfig {
   const host = process.env['HOST'] ?? '127.0.0.1';
   // Unique among running settlement services (no two bind one address), and the same when one is restarted:
   // see BatchConsumerSettings.groupInstanceId, and assertPortFree in main.ts.
-  const instanceId = process.env['SETTLEMENT_INSTANCE_ID'] ?? defaultInstanceId('SETTLEMENT_INSTANCE_ID', host, port);
+  const instanceId = instanceIdFromEnv(process.env, 'SETTLEMENT_INSTANCE_ID', host, port);
   return {
     port,
     host,

@@ -1,6 +1,4 @@
 import type { Consumer, ConsumerConfig, ConsumerCrashEvent, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { createServer } from 'node:net';
-import { hostname } from 'node:os';
 import { envelopeProblem, type EventEnvelope } from '@settlement/contracts';
 
 /** A consumed record: its envelope when it parsed, or why it did not. */
@@ -68,47 +66,6 @@ export interface BatchConsumerSettings {
   readonly sessionTimeoutMs: number;
   /** Heartbeat period; a third of the session timeout or less, so one lost heartbeat does not cost the partitions. */
   readonly heartbeatIntervalMs: number;
-}
-
-/**
- * A Kafka group.instance.id for one running instance of a service: the
- * service's name and the instance's id (by default its host name and HTTP
- * address: no two running instances bind one address, and a restarted one
- * gets the same). Kafka accepts letters, digits, '.', '_' and '-', at most 249 of
- * them; anything else becomes '_'.
- */
-export function groupInstanceIdOf(service: string, instanceId: string): string {
-  const id = `${service}-${instanceId}`.replace(/[^A-Za-z0-9._-]/g, '_');
-  if (id.length > groupInstanceIdLengthMax) throw new Error(`group instance id ${id} is longer than ${groupInstanceIdLengthMax} characters`);
-  return id;
-}
-
-/**
- * The default instance id of a service process: its host name and the HTTP
- * address it binds. Port 0 (any free port) names no address, and every
- * process given it would share one id: refused, so the id is set by hand.
- */
-export function defaultInstanceId(envName: string, host: string, port: number): string {
-  if (port === 0) throw new Error(`PORT 0 gives no stable instance id: set ${envName}`);
-  return `${hostname()}-${host}-${port}`;
-}
-
-/** Kafka's limit on a group.instance.id (as on topic names). */
-const groupInstanceIdLengthMax = 249;
-
-/**
- * Fails when `host:port` cannot be bound now. A service whose default
- * instance id names its HTTP address must not start its consumers when that
- * address is taken: the process holding it is (most likely) an instance
- * running under the same id, whose partitions the join would take. Checked
- * before the consumers start; the real listen follows.
- */
-export async function assertPortFree(port: number, host: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error) => reject(new Error(`${host}:${port} cannot be bound (${error.message}): is another instance running there?`)));
-    server.listen(port, host, () => server.close(() => resolve()));
-  });
 }
 
 /**

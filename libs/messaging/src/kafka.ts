@@ -60,6 +60,11 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
   }
 }
 
+/** The partition keyHashPartitioner (and so every producer here) gives a key, of a topic with `partitions` partitions. */
+export function partitionOfKey(key: string | Buffer, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
 /**
  * kafkajs's DefaultPartitioner (the Java client's: murmur2 of the key's bytes,
  * sign bit cleared, modulo the topic's partitions), computed in 32-bit integer
@@ -69,11 +74,6 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
  * checks it against kafkajs's own). Messages without a key go round-robin over
  * the partitions that have a leader, as kafkajs's do.
  */
-/** The partition keyHashPartitioner (and so every producer here) gives a key, of a topic with `partitions` partitions. */
-export function partitionOfKey(key: string | Buffer, partitions: number): number {
-  return (murmur2(key) & 0x7fffffff) % partitions;
-}
-
 export const keyHashPartitioner: ICustomPartitioner = () => {
   const counters = new Map<string, number>();
   return ({ topic, partitionMetadata, message }) => {
