@@ -11,14 +11,17 @@
 //      back to back;
 //   4. saturation: as many creates as the same clients get through.
 // Prints offered vs achieved rate, p50/p99/max latency per endpoint, answers
-// by code, and peak RSS of each service; writes reports/bench-intake.json.
+// by code, each process's longest event-loop delay and GC pauses in each
+// fixed-rate window (generator included), and peak RSS of each service;
+// writes reports/bench-intake.json.
 //
 // Options: --rate 500 --seconds 20 --users 2000 --concurrency 256 --saturation-seconds 20 --warmup-seconds 30
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultWalReserveMb, startInfrastructure, startServices, repoRoot } from './stack.mjs';
-import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, round2, seamlessAnswer, signed } from './bench-lib.mjs';
+import { createRequire } from 'node:module';
+import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, round2, runtimeLine, runtimeSeconds, runtimeSummary, seamlessAnswer, signed } from './bench-lib.mjs';
 
 const args = cliArgs();
 const options = {
@@ -79,6 +82,9 @@ async function main() {
   let app;
   try {
     app = await startServices({ env: { ...infra.env, ADMIN_TOKEN: adminToken, RESULT_WAIT_MS: '10000' }, ports, logDir: join(dataDir, 'logs'), log });
+    // This generator's own event-loop delay and GC pauses, beside the services' (GET /health/runtime).
+    const { RuntimeMonitor } = createRequire(import.meta.url)(join(repoRoot, 'dist', 'libs', 'telemetry', 'runtime-monitor.js'));
+    const clientRuntime = new RuntimeMonitor();
     const admin = { authorization: `Bearer ${adminToken}` };
     const merchant = await request('POST', '/admin/merchants', { merchantId: 'bench' }, admin);
     const form = `grant_type=client_credentials&client_id=${merchant.body.clientId}&client_secret=${merchant.body.clientSecret}`;
@@ -130,10 +136,15 @@ async function main() {
     }
 
     log(`[bench] ext-orders: ${options.rate} flows/s (create then settlement) for ${options.seconds} s`);
-    results.push(await openLoop('ext-orders create+settlement', options.rate, options.seconds, extFlow));
+    // Each fixed-rate window's start and end, to read the processes' event-loop delays over it afterwards.
+    const timed = async (run) => {
+      const startedAtMs = Date.now();
+      return { ...(await run()), startedAtMs, endedAtMs: Date.now() };
+    };
+    results.push(await timed(() => openLoop('ext-orders create+settlement', options.rate, options.seconds, extFlow)));
 
     log(`[bench] seamless: ${options.rate} flows/s (opentrade then closetrade) for ${options.seconds} s`);
-    results.push(await openLoop('seamless opentrade+closetrade', options.rate, options.seconds, seamlessFlow));
+    results.push(await timed(() => openLoop('seamless opentrade+closetrade', options.rate, options.seconds, seamlessFlow)));
 
     // Saturation: a closed loop, each client sending its next request as soon as the last is answered.
     // With 64 clients the loop measured the pipeline's latency, not the system's capacity: ~2,500
@@ -175,6 +186,10 @@ async function main() {
     });
     const saturationSummary = { name: 'saturation: concurrent creates', concurrency: options.concurrency, ...saturation.summary(creatingSeconds) };
 
+    const runtime = { benchClient: clientRuntime.recent() };
+    for (const [name, service] of Object.entries(app.services)) runtime[name] = await runtimeSeconds(service.url);
+    clientRuntime.stop();
+    for (const r of results) r.runtime = Object.fromEntries(Object.entries(runtime).map(([name, seconds]) => [name, runtimeSummary(seconds, r.startedAtMs, r.endedAtMs)]));
     const rss = {};
     for (const [name, service] of Object.entries(app.services)) rss[name] = { peakRssMb: procStatusMb(service.pid, 'VmHWM'), nowRssMb: Math.round(((await health(service.url))?.rssBytes ?? 0) / 1048576) };
     const report = { benchmark: 'intake', options, warmup, results, saturation: saturationSummary, flowSaturation, rss, finishedAt: new Date().toISOString() };
@@ -190,6 +205,7 @@ async function main() {
       for (const [label, s] of [['  first ', r.first], ['  second', r.second]]) {
         console.log(`${label} ${s.count} requests, ${s.perSec}/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms, answers ${JSON.stringify(s.answers)}`);
       }
+      console.log(`  event-loop delay, longest per process: ${runtimeLine(r.runtime)}`);
     }
     const f = flowSaturation;
     console.log(`${f.name} (${f.concurrency} clients): ${f.flowsPerSec} flows/s, ${f.operationsPerSec} order operations/s`);

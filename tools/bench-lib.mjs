@@ -321,3 +321,46 @@ export function totalCpuSeconds() {
   return { busy: busy / clockTicks, iowait: line[4] / clockTicks, all: line.reduce((a, b) => a + b, 0) / clockTicks };
 }
 
+
+/** A service's last minutes of event-loop delay and GC pauses (GET /health/runtime: RuntimeMonitor's seconds), or [] when unreachable. */
+export async function runtimeSeconds(url) {
+  try {
+    const res = await fetch(`${url}/health/runtime`);
+    return (await res.json()).seconds ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/** The RuntimeMonitor second whose middle falls in the second starting at `fromMs` (epoch ms), or undefined. */
+export function runtimeSecondAt(seconds, fromMs) {
+  return seconds.find((r) => r.startMs + 500 >= fromMs && r.startMs + 500 < fromMs + 1000);
+}
+
+/**
+ * One process's runtime over [fromMs, toMs): the longest event-loop delay,
+ * the median of the seconds' longest (a typical second), how many seconds
+ * had a delay over 20 ms, and GC pause total, longest and full collections.
+ */
+export function runtimeSummary(seconds, fromMs, toMs) {
+  const mine = seconds.filter((r) => r.startMs + 500 >= fromMs && r.startMs + 500 < toMs);
+  if (mine.length === 0) return null;
+  const maxima = mine.map((r) => r.loopDelayMaxMs).sort((a, b) => a - b);
+  return {
+    seconds: mine.length,
+    loopDelayMaxMs: maxima.at(-1),
+    loopDelayMedianSecondMaxMs: maxima[Math.floor(maxima.length / 2)],
+    secondsOver20Ms: maxima.filter((ms) => ms > 20).length,
+    gcPauseMs: round2(mine.reduce((sum, r) => sum + r.gcPauseMs, 0)),
+    gcPauseMaxMs: Math.max(...mine.map((r) => r.gcPauseMaxMs)),
+    gcMajor: mine.reduce((sum, r) => sum + r.gcMajor, 0),
+  };
+}
+
+/** runtimeSummary of each process as one line of text. */
+export function runtimeLine(summaries) {
+  return Object.entries(summaries)
+    .filter(([, s]) => s !== null)
+    .map(([name, s]) => `${name} ${s.loopDelayMaxMs} ms (median second ${s.loopDelayMedianSecondMaxMs}, ${s.secondsOver20Ms} s over 20), GC ${s.gcPauseMs} ms (longest ${s.gcPauseMaxMs}, ${s.gcMajor} full)`)
+    .join('; ');
+}

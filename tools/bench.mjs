@@ -52,7 +52,28 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { defaultWalReserveMb, startInfrastructure, startServices, repoRoot } from './stack.mjs';
 import { build } from './build.mjs';
-import { centsToAmount, cliArgs, cpuSeconds, extAnswer, findKafkaPid, health, postmasterPidOf, httpClient, postgresCpu, prng, procStatusMb, quantile, round2, seamlessAnswer, signed, totalCpuSeconds } from './bench-lib.mjs';
+import {
+  centsToAmount,
+  cliArgs,
+  cpuSeconds,
+  extAnswer,
+  findKafkaPid,
+  health,
+  postmasterPidOf,
+  httpClient,
+  postgresCpu,
+  prng,
+  procStatusMb,
+  quantile,
+  round2,
+  runtimeLine,
+  runtimeSecondAt,
+  runtimeSeconds,
+  runtimeSummary,
+  seamlessAnswer,
+  signed,
+  totalCpuSeconds,
+} from './bench-lib.mjs';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const require = createRequire(import.meta.url);
@@ -327,8 +348,12 @@ function cpuPercentAround(from) {
   return out;
 }
 
-/** Per second of the run: answers and p50/p99 per endpoint, by send time, and the CPU use in that second. */
-function timeline(t0) {
+/**
+ * Per second of the run: answers and p50/p99 per endpoint, by send time, the
+ * CPU use in that second, and each process's longest event-loop delay and GC
+ * pause time in it (`runtime`: RuntimeMonitor seconds by process).
+ */
+function timeline(t0, runtime) {
   const seconds = [];
   for (const e of journal) {
     if (e.phase === 'setup' || e.phase === 'warmup') continue;
@@ -346,7 +371,12 @@ function timeline(t0) {
     const stagesP99Ms = staged.length
       ? Object.fromEntries(Object.keys(stageLabels).map((name) => [name, round2(quantile(staged.map((e) => e.stageMs[name]).sort((a, b) => a - b), 0.99))]))
       : undefined;
-    return { second: s, phase: entries[0]?.phase ?? null, orders: orderMs.length, p50Ms: round2(quantile(orderMs, 0.5)), p99Ms: round2(quantile(orderMs, 0.99)), byEndpoint, stagesP99Ms, cpuPercent: cpuPercentAround(t0 + s * 1000) };
+    const loopDelay = {};
+    for (const [name, seconds] of Object.entries(runtime)) {
+      const r = runtimeSecondAt(seconds, t0 + s * 1000);
+      if (r !== undefined) loopDelay[name] = { maxMs: r.loopDelayMaxMs, gcMs: r.gcPauseMs };
+    }
+    return { second: s, phase: entries[0]?.phase ?? null, orders: orderMs.length, p50Ms: round2(quantile(orderMs, 0.5)), p99Ms: round2(quantile(orderMs, 0.99)), byEndpoint, stagesP99Ms, cpuPercent: cpuPercentAround(t0 + s * 1000), loopDelay };
   });
 }
 
@@ -492,7 +522,9 @@ function perSecondLine(points) {
   const machine = seconds.map((p) => p.cpuPercent?.machine).filter((v) => v !== undefined).sort((a, b) => a - b);
   // Which stage the second's slow answers spent their time in: each stage's p99 among that second's answers.
   const stagesOf = (p) => (p.stagesP99Ms ? `; stage p99 ${Object.entries(p.stagesP99Ms).map(([name, ms]) => `${stageLabels[name]} ${ms}`).join(', ')} ms` : '');
-  const slowest = byP99.slice(-3).reverse().map((p) => `s${p.second} ${p.p99Ms} ms (machine ${cpu(p)}${stagesOf(p)})`);
+  // Each process's longest event-loop delay in that second (and its GC pauses): a stall of the process itself.
+  const loopsOf = (p) => (p.loopDelay && Object.keys(p.loopDelay).length > 0 ? `; event-loop delay max ${Object.entries(p.loopDelay).map(([name, d]) => `${name} ${d.maxMs} (GC ${d.gcMs})`).join(', ')} ms` : '');
+  const slowest = byP99.slice(-3).reverse().map((p) => `s${p.second} ${p.p99Ms} ms (machine ${cpu(p)}${stagesOf(p)}${loopsOf(p)})`);
   const range = machine.length ? `${machine[0]}-${machine.at(-1)}% (median ${machine[Math.floor(machine.length / 2)]}%)` : 'n/a';
   return `median second p99 ${median.p99Ms} ms; machine CPU per second ${range}; slowest ${slowest.join(', ')}`;
 }
@@ -578,6 +610,10 @@ async function main() {
     log(`[bench] attached to ${env.GATEWAY_URL} (ledger ${env.LEDGER_URL})`);
   }
   const serviceUrls = { gateway: env.GATEWAY_URL, ledger: env.LEDGER_URL, ...(app ? { settlement: app.services.settlement.url } : {}) };
+  // This generator's own event-loop delay and GC pauses: a stall here delays reading answers, and so shows up
+  // in the latencies measured, without any service being slow.
+  const { RuntimeMonitor } = require(join(repoRoot, 'dist', 'libs', 'telemetry', 'runtime-monitor.js'));
+  const clientRuntime = new RuntimeMonitor();
   const peakRssMb = {};
   const sampleRss = async () => {
     for (const [name, url] of Object.entries(serviceUrls)) {
@@ -618,6 +654,11 @@ async function main() {
     const saturationRun = await saturation(gateway);
     const cpuEnd = cpuSnapshot(pids);
     phase = 'drain';
+    // Each process's event-loop delay and GC pauses, second by second, to set beside the latencies.
+    const runtime = { benchClient: clientRuntime.recent() };
+    for (const [name, url] of Object.entries(serviceUrls)) runtime[name] = await runtimeSeconds(url);
+    clientRuntime.stop();
+    const runtimeOver = (fromMs, toMs) => Object.fromEntries(Object.entries(runtime).map(([name, seconds]) => [name, runtimeSummary(seconds, fromMs, toMs)]));
 
     log('[bench] waiting for the outbox to drain');
     const acceptedSettlements = journal.filter((e) => e.endpoint === 'ext settlement' && e.ok).map((e) => e.commandId);
@@ -694,7 +735,7 @@ async function main() {
     const okOrderCount = (entries) => entries.filter((e) => orderEndpoints.includes(e.endpoint) && e.ok).length;
     const errorsByCode = {};
     for (const e of journal) if (!e.ok && e.phase !== 'setup') errorsByCode[`${e.endpoint} ${e.answer}`] = (errorsByCode[`${e.endpoint} ${e.answer}`] ?? 0) + 1;
-    const points = timeline(loadStart);
+    const points = timeline(loadStart, runtime);
     const report = {
       benchmark: 'system',
       options,
@@ -717,6 +758,7 @@ async function main() {
         sendToSettlementPosted: distribution(postedDelay['open-loop']),
         stages: stageDistributions('open-loop'),
         cpuMsPerOrder: cpuPerOrder(cpuOpenLoop, cpuSaturation, orderCount(openLoopEntries)),
+        runtime: runtimeOver(loadStart, loadStart + options.seconds * 1000),
       },
       saturation: {
         concurrency: options.concurrency,
@@ -729,6 +771,7 @@ async function main() {
         stages: stageDistributions('saturation'),
         startedAtSecond: Math.floor((saturationStart - loadStart) / 1000),
         cpuMsPerOrder: cpuPerOrder(cpuSaturation, cpuEnd, orderCount(saturationEntries)),
+        runtime: runtimeOver(saturationStart, saturationStart + saturationRun.seconds * 1000),
       },
       errorsByCode,
       drain: { seconds: drainSeconds, outboxPending: ledgerHealth?.outboxPending ?? null, topicsRead, acceptedSettlements: acceptedSettlements.length, missingPosted: missingPosted.length, duplicatePostedRecords, acknowledgedNotApplied, definiteErrorsThatMoved },
@@ -751,10 +794,12 @@ async function main() {
       `             send -> ledger commit p50 ${o.sendToLedgerCommit.p50Ms} ms, p99 ${o.sendToLedgerCommit.p99Ms} ms (${o.sendToLedgerCommit.count}); send -> settlement.posted p50 ${o.sendToSettlementPosted.p50Ms} ms, p99 ${o.sendToSettlementPosted.p99Ms} ms (${o.sendToSettlementPosted.count})`,
       `             stages ${stageLine(o.stages)}`,
       `             per second: ${perSecondLine(points)}`,
+      `             event-loop delay, longest per process: ${runtimeLine(o.runtime)}`,
       `saturation   ${s.concurrency} clients for ${s.seconds} s: ${s.achievedOrdersPerSec} orders/s ok; all orders p50 ${s.allOrders.p50Ms} ms, p99 ${s.allOrders.p99Ms} ms, max ${s.allOrders.maxMs} ms`,
       ...Object.entries(s.endpoints).map(([name, v]) => `  ${name.padEnd(20)} ${String(v.count).padStart(7)} ${String(v.perSec).padStart(8)}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  max ${v.maxMs} ms  ${JSON.stringify(v.answers)}`),
       `             send -> ledger commit p50 ${s.sendToLedgerCommit.p50Ms} ms, p99 ${s.sendToLedgerCommit.p99Ms} ms; send -> settlement.posted p50 ${s.sendToSettlementPosted.p50Ms} ms, p99 ${s.sendToSettlementPosted.p99Ms} ms`,
       `             stages ${stageLine(s.stages)}`,
+      `             event-loop delay, longest per process: ${runtimeLine(s.runtime)}`,
       `CPU ms/order open loop  ${Object.entries(o.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')}`,
       `CPU ms/order saturation ${Object.entries(s.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')}`,
       `errors       ${Object.keys(errorsByCode).length ? JSON.stringify(errorsByCode) : 'none'}`,

@@ -103,4 +103,18 @@ describe('walking skeleton: an order from HTTP through Kafka and the ledger and 
     const names = otlp.spans.filter((s) => s.traceId === traceId).map((s) => `${s.service}: ${s.name}`);
     expect(names).toEqual(expect.arrayContaining(['ledger: ledger apply order.created', 'settlement: settlement record order.accepted']));
   });
+
+  it('reports each service\'s event-loop delay and GC pauses second by second on /health/runtime', async () => {
+    for (const service of Object.values(system.services)) {
+      const response = await fetch(`${service.url}/health/runtime`);
+      expect(response.status).toBe(200);
+      const { seconds } = (await response.json()) as { seconds: Record<string, number>[] };
+      // Each service has run for seconds by now, and each of them is closed once a second.
+      expect(seconds.length).toBeGreaterThan(0);
+      const last = seconds[seconds.length - 1];
+      expect(Object.keys(last).sort()).toEqual(['gcMajor', 'gcPauseMaxMs', 'gcPauseMs', 'loopDelayMaxMs', 'loopDelayP99Ms', 'startMs']);
+      expect(Math.abs(last.startMs - Date.now())).toBeLessThan(5000);
+      for (const s of seconds) expect(s.loopDelayMaxMs).toBeGreaterThanOrEqual(s.loopDelayP99Ms);
+    }
+  });
 });

@@ -1,2 +1,3 @@
 export * from './sdk';
 export * from './envelope-context';
+export * from './runtime-monitor';
