@@ -295,6 +295,14 @@ describe('the ledger applies every command exactly once, however often Kafka del
     await eventually('ledger group caught up', ledgerLag, (lag) => lag === 0, 10000);
   });
 
+  it('the ledger opens and readies its whole connection pool before it consumes, and keeps it open', async () => {
+    // The ledger's pool: mergedGroupsConcurrently (3) + 4, ledger.config.ts. Without the warm-up it holds
+    // only the connections its busiest moment needed so far; with node-postgres's idle timeout, fewer later.
+    const poolSize = 7;
+    const connections = await system.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [`ledger/${ledger.pid}`]);
+    expect(connections[0].n).toBe(poolSize);
+  });
+
   it('redelivery of a whole batch changes nothing', async () => {
     const merchantId = uniqueId('m');
     const users = ['ann', 'ben', 'cid'];

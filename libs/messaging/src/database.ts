@@ -12,6 +12,8 @@ export function createServiceDataSource(options: {
   schema: string;
   migrations: (new () => MigrationInterface)[];
   poolSize?: number;
+  /** The service's name: its connections show as `<service>/<pid>` in pg_stat_activity's application_name. */
+  service: string;
 }): DataSource {
   return new DataSource({
     type: 'postgres',
@@ -26,7 +28,7 @@ export function createServiceDataSource(options: {
     // under load cost its first batch 50-70 ms in the system benchmark (connect, SCRAM authentication,
     // preparing and planning the ledger's statements): one every ~30 s at 1,000 orders/s, as the pool
     // shrank between moments that needed its third connection.
-    extra: { max: options.poolSize ?? poolSizeDefault, idleTimeoutMillis: 0 },
+    extra: { max: options.poolSize ?? poolSizeDefault, idleTimeoutMillis: 0, application_name: `${options.service}/${process.pid}` },
   });
 }
 

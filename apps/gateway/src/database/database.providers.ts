@@ -12,7 +12,7 @@ export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,
   useFactory: async () => {
-    const dataSource = createServiceDataSource({ url: databaseUrlFromEnv(), schema: GATEWAY_SCHEMA, migrations: [CreateGateway1732200000001, SeamlessWallet1732200000003] });
+    const dataSource = createServiceDataSource({ service: 'gateway', url: databaseUrlFromEnv(), schema: GATEWAY_SCHEMA, migrations: [CreateGateway1732200000001, SeamlessWallet1732200000003] });
     await dataSource.initialize();
     await migrate(dataSource, GATEWAY_SCHEMA);
     return dataSource;

@@ -20,6 +20,8 @@ export class CommandConsumer implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Every pooled connection ready before the first batch can arrive.
+    await this.applier.warmUp(this.config.poolSize);
     this.consumer = await startBatchConsumer(
       this.kafka,
       this.config.consumer,

@@ -16,7 +16,7 @@ export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,
   inject: [LEDGER_CONFIG],
   useFactory: async (config: LedgerConfig) => {
-    const dataSource = createServiceDataSource({ url: databaseUrlFromEnv(), schema: LEDGER_SCHEMA, migrations: ledgerMigrations, poolSize: config.poolSize });
+    const dataSource = createServiceDataSource({ service: 'ledger', url: databaseUrlFromEnv(), schema: LEDGER_SCHEMA, migrations: ledgerMigrations, poolSize: config.poolSize });
     await dataSource.initialize();
     await migrate(dataSource, LEDGER_SCHEMA);
     return dataSource;

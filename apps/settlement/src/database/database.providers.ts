@@ -11,7 +11,7 @@ export const SETTLEMENT_CONFIG = Symbol('SETTLEMENT_CONFIG');
 export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,
   useFactory: async () => {
-    const dataSource = createServiceDataSource({ url: databaseUrlFromEnv(), schema: SETTLEMENT_SCHEMA, migrations: [CreateSettlement1732200000002] });
+    const dataSource = createServiceDataSource({ service: 'settlement', url: databaseUrlFromEnv(), schema: SETTLEMENT_SCHEMA, migrations: [CreateSettlement1732200000002] });
     await dataSource.initialize();
     await migrate(dataSource, SETTLEMENT_SCHEMA);
     return dataSource;
