@@ -181,7 +181,8 @@ export class CommandBatchApplier {
    * transaction rolled back. Otherwise the first batch on each connection
    * pays for it, 50-70 ms in the system benchmark, and connections are first
    * used under load: the first batches after a (re)start, a pool growing
-   * under a burst. Pooled connections are kept open (createServiceDataSource).
+   * under a burst. Pooled connections are kept open (createServiceDataSource);
+   * one made later, after a Postgres restart, is readied by its first batch.
    */
   async warmUp(connections: number): Promise<void> {
     const runners = Array.from({ length: connections }, () => this.dataSource.createQueryRunner());
@@ -193,8 +194,9 @@ export class CommandBatchApplier {
           try {
             await client.query(warmUpSql());
           } catch (error) {
-            // A statement failed inside the transaction: end it before the connection goes back to the pool.
-            await client.query('ROLLBACK');
+            // A statement failed inside the transaction: end it before the connection goes back to the pool
+            // (on a broken connection the ROLLBACK fails too; the first error is the one to report).
+            await client.query('ROLLBACK').catch(() => undefined);
             throw error;
           }
         }),
