@@ -141,3 +141,22 @@ export class SequenceBlock {
     return taken;
   }
 }
+
+/** SQLSTATEs of a server that is shutting down or starting: admin_shutdown, crash_shutdown, cannot_connect_now. */
+const unavailableStates = new Set(['57P01', '57P02', '57P03']);
+/** Socket errors of a server that is not there (refused) or went away (reset, broken pipe). */
+const unavailableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * Whether an error says Postgres could not be reached or went away, rather
+ * than that a statement failed: worth trying again once it is back. pg
+ * reports a connection lost mid-query without a code, by message; typeorm
+ * wraps driver errors (driverError).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = (error as { driverError?: unknown }).driverError ?? error;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('08') || unavailableStates.has(code) || unavailableSocketCodes.has(code))) return true;
+  const message = (e as { message?: unknown }).message;
+  return typeof message === 'string' && /^(Connection terminated|Client has encountered a connection error)/.test(message);
+}
