@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from './database';
+import { isDatabaseUnavailable, retryWhileDatabaseUnavailable } from './database';
 
 describe('isDatabaseUnavailable', () => {
   const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
@@ -16,5 +16,60 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(Object.assign(new Error('query failed'), { driverError: withCode('23505') }))).toBe(false);
     expect(isDatabaseUnavailable(new Error('the batch read returned no SELECT result'))).toBe(false);
     expect(isDatabaseUnavailable('not an error')).toBe(false);
+  });
+});
+
+describe('retryWhileDatabaseUnavailable', () => {
+  const unavailable = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+  it('tries again while Postgres cannot be reached, and returns what the first success returns', async () => {
+    let calls = 0;
+    const retried: string[] = [];
+    const result = await retryWhileDatabaseUnavailable(
+      async () => {
+        calls += 1;
+        if (calls < 3) throw unavailable();
+        return 'committed';
+      },
+      (e) => retried.push(e.message),
+      { waitMs: 1000, delayMs: 10 },
+    );
+    expect(result).toBe('committed');
+    expect(calls).toBe(3);
+    expect(retried).toHaveLength(2);
+  });
+
+  it('throws any other error at once, without trying again', async () => {
+    let calls = 0;
+    const constraint = Object.assign(new Error('duplicate key'), { code: '23505' });
+    await expect(
+      retryWhileDatabaseUnavailable(
+        async () => {
+          calls += 1;
+          throw constraint;
+        },
+        () => undefined,
+        { waitMs: 1000, delayMs: 10 },
+      ),
+    ).rejects.toBe(constraint);
+    expect(calls).toBe(1);
+  });
+
+  it('gives up and throws the outage once the wait is over, so Kafka delivers the batch again later', async () => {
+    let calls = 0;
+    const started = Date.now();
+    await expect(
+      retryWhileDatabaseUnavailable(
+        async () => {
+          calls += 1;
+          throw unavailable();
+        },
+        () => undefined,
+        { waitMs: 100, delayMs: 20 },
+      ),
+    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(calls).toBeLessThanOrEqual(6);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });

@@ -160,3 +160,37 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const message = (e as { message?: unknown }).message;
   return typeof message === 'string' && /^(Connection terminated|Client has encountered a connection error)/.test(message);
 }
+
+/**
+ * How long a consumer's batch waits for an unreachable Postgres (a restart:
+ * 2-3 s here) before it goes back to Kafka, and how often it tries again.
+ * Well under the consumers' 10-s session timeout (memberLivenessDefault):
+ * a member does not heartbeat while its batch waits.
+ */
+export const databaseOutageRetry = { waitMs: 5000, delayMs: 200 } as const;
+
+/**
+ * Runs `attempt` again while it fails because Postgres cannot be reached
+ * (isDatabaseUnavailable), every `delayMs` for up to `waitMs`; then, or on
+ * any other error, throws. A consumer's batch so goes on as soon as Postgres
+ * is back, instead of at kafkajs's next backed-off retry (1-3 s later in
+ * chaos runs). `attempt` must be safe to repeat: a transaction whose commit
+ * went through before its answer was lost is repeated too, and the inbox
+ * answers it as it would a redelivery.
+ */
+export async function retryWhileDatabaseUnavailable<T>(
+  attempt: () => Promise<T>,
+  onRetry: (error: Error) => void,
+  limits: { waitMs: number; delayMs: number } = databaseOutageRetry,
+): Promise<T> {
+  const startedMs = performance.now();
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || performance.now() - startedMs + limits.delayMs > limits.waitMs) throw error;
+      onRetry(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, limits.delayMs));
+    }
+  }
+}

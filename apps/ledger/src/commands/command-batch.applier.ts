@@ -24,7 +24,8 @@ import {
   prepareOutbox,
   parkRecords,
   SequenceBlock,
-  isDatabaseUnavailable,
+  databaseOutageRetry,
+  retryWhileDatabaseUnavailable,
   sqlArray,
   sqlJsonArray,
   type SqlArrayType,
@@ -138,19 +139,30 @@ export class CommandBatchApplier {
   /**
    * One transaction for the batch, retried here on deadlock or serialization
    * failure (an operating condition, not a bug) so the consumer does not
-   * restart, and while Postgres cannot be reached (a restart), every
-   * databaseRetryDelayMs for up to databaseOutageWaitMs: the batch goes on as
-   * soon as Postgres is back, instead of at kafkajs's next backed-off retry
-   * (1-3 s later in chaos runs). A retry after a commit whose answer was lost
-   * is answered from the inbox, as a redelivery would be. Any other error, or
-   * the last failed attempt, goes to Kafka for redelivery.
+   * restart, and while Postgres cannot be reached (retryWhileDatabaseUnavailable:
+   * a retry after a commit whose answer was lost is answered from the inbox,
+   * as a redelivery would be). Any other error, or the last failed attempt,
+   * goes to Kafka for redelivery.
    */
-  private async applyWithRetries(
+  private applyWithRetries(
     commands: readonly Command[],
     unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
   ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[] }> {
-    const startedMs = performance.now();
+    return retryWhileDatabaseUnavailable(
+      () => this.applyWithDeadlockRetries(commands, unreadable, spans),
+      (error) => {
+        this.stats.retries += 1;
+        this.logger.warn(`batch: Postgres unavailable (${error.message}); retrying in ${databaseOutageRetry.delayMs} ms`);
+      },
+    );
+  }
+
+  private async applyWithDeadlockRetries(
+    commands: readonly Command[],
+    unreadable: Parameters<typeof parkRecords>[2],
+    spans: readonly Span[],
+  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[] }> {
     for (let attempt = 1; ; attempt++) {
       const runner = this.dataSource.createQueryRunner();
       // The transaction is opened and closed by hand (not startTransaction/commitTransaction): BEGIN travels in
@@ -170,12 +182,6 @@ export class CommandBatchApplier {
       } catch (error) {
         // On a lost connection the ROLLBACK fails too (typeorm has released the runner); the first error decides.
         if (open) await runner.query('ROLLBACK').catch(() => undefined);
-        if (isDatabaseUnavailable(error) && performance.now() - startedMs + databaseRetryDelayMs <= databaseOutageWaitMs) {
-          this.stats.retries += 1;
-          this.logger.warn(`batch attempt ${attempt}: Postgres unavailable (${(error as Error).message}); retrying in ${databaseRetryDelayMs} ms`);
-          await new Promise((resolve) => setTimeout(resolve, databaseRetryDelayMs));
-          continue;
-        }
         // Statements sent through the pg client directly fail with its error; through typeorm, wrapped.
         const code = (error as { driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
         if (attempt >= transientRetriesMax || (code !== '40P01' && code !== '40001')) throw error;
@@ -425,15 +431,6 @@ const idBlockSize = 10000;
 
 /** Attempts at one batch transaction before the batch goes back to Kafka; deadlocks are rare and clear on retry. */
 const transientRetriesMax = 3;
-
-/**
- * How long a batch waits for an unreachable Postgres before it goes back to
- * Kafka (a crash-restart here takes 2-3 s), and how often it tries again.
- * Well under the consumer's 10-s session timeout (memberLivenessDefault): the
- * member is not heartbeating while it waits.
- */
-const databaseOutageWaitMs = 5000;
-const databaseRetryDelayMs = 200;
 
 /** Batch durations kept for percentiles; enough for a benchmark's steady state. */
 const batchDurationsKeptMax = 20000;

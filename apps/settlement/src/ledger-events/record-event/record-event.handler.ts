@@ -2,7 +2,17 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { Consumer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { ALL_TOPICS, type EventEnvelope } from '@settlement/contracts';
-import { claimInbox, createKafka, ensureTopics, kafkaSettingsFromEnv, parkRecords, startBatchConsumer, type ConsumedRecord } from '@settlement/messaging';
+import {
+  claimInbox,
+  createKafka,
+  databaseOutageRetry,
+  ensureTopics,
+  kafkaSettingsFromEnv,
+  parkRecords,
+  retryWhileDatabaseUnavailable,
+  startBatchConsumer,
+  type ConsumedRecord,
+} from '@settlement/messaging';
 import { endSpans, startEnvelopeSpan } from '@settlement/telemetry';
 import { DATA_SOURCE, SETTLEMENT_CONFIG } from '../../database/database.providers';
 import { SETTLEMENT_SCHEMA, type SettlementConfig } from '../../settlement.config';
@@ -49,32 +59,44 @@ export class RecordEventHandler implements OnApplicationBootstrap, OnApplication
     const events = [...byEventId.values()];
     const spans = events.map((e) => startEnvelopeSpan(`settlement record ${e.type}`, e, { 'messaging.event_id': e.eventId }));
     try {
-      await this.dataSource.transaction(async (manager) => {
-        const runner = manager.queryRunner;
-        if (runner === undefined) throw new Error('transaction without a query runner');
-        await parkRecords(runner, SETTLEMENT_SCHEMA, unreadable);
-        const fresh = await claimInbox(runner, SETTLEMENT_SCHEMA, events);
-        const toRecord = events.filter((e) => fresh.has(e.eventId));
-        if (toRecord.length > 0) {
-          await runner.query(
-            `INSERT INTO settlement.ledger_events (event_id, event_type, aggregate_id, correlation_id, payload, occurred_at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])`,
-            [
-              toRecord.map((e) => e.eventId),
-              toRecord.map((e) => e.type),
-              toRecord.map((e) => e.aggregateId),
-              toRecord.map((e) => e.correlationId),
-              toRecord.map((e) => JSON.stringify(e.payload)),
-              toRecord.map((e) => e.occurredAt),
-            ],
-          );
-        }
-        this.recordedCount += toRecord.length;
-      });
+      // While Postgres cannot be reached the batch waits here (see retryWhileDatabaseUnavailable); the inbox
+      // makes a repeated transaction whose first commit went through record nothing twice.
+      const recorded = await retryWhileDatabaseUnavailable(
+        () => this.recordInTransaction(events, unreadable),
+        (error) => this.logger.warn(`batch: Postgres unavailable (${error.message}); retrying in ${databaseOutageRetry.delayMs} ms`),
+      );
+      // Counted once committed: a transaction tried again would otherwise count its events twice.
+      this.recordedCount += recorded;
       endSpans(spans);
     } catch (error) {
       endSpans(spans, error);
       throw error;
     }
+  }
+
+  /** Parks the unreadable records and records the events not seen before, in one transaction; returns how many it recorded. */
+  private recordInTransaction(events: readonly EventEnvelope[], unreadable: Extract<ConsumedRecord, { ok: false }>[]): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const runner = manager.queryRunner;
+      if (runner === undefined) throw new Error('transaction without a query runner');
+      await parkRecords(runner, SETTLEMENT_SCHEMA, unreadable);
+      const fresh = await claimInbox(runner, SETTLEMENT_SCHEMA, events);
+      const toRecord = events.filter((e) => fresh.has(e.eventId));
+      if (toRecord.length > 0) {
+        await runner.query(
+          `INSERT INTO settlement.ledger_events (event_id, event_type, aggregate_id, correlation_id, payload, occurred_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])`,
+          [
+            toRecord.map((e) => e.eventId),
+            toRecord.map((e) => e.type),
+            toRecord.map((e) => e.aggregateId),
+            toRecord.map((e) => e.correlationId),
+            toRecord.map((e) => JSON.stringify(e.payload)),
+            toRecord.map((e) => e.occurredAt),
+          ],
+        );
+      }
+      return toRecord.length;
+    });
   }
 }
