@@ -20,8 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultWalReserveMb, startInfrastructure, startServices, repoRoot } from './stack.mjs';
-import { createRequire } from 'node:module';
-import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, round2, runtimeLine, runtimeSeconds, runtimeSummary, seamlessAnswer, signed } from './bench-lib.mjs';
+import { Stats, cliArgs, extAnswer, health, httpClient, procStatusMb, round2, runtimeLine, runtimeSummaries, seamlessAnswer, signed, watchRuntime } from './bench-lib.mjs';
 
 const args = cliArgs();
 const options = {
@@ -82,9 +81,8 @@ async function main() {
   let app;
   try {
     app = await startServices({ env: { ...infra.env, ADMIN_TOKEN: adminToken, RESULT_WAIT_MS: '10000' }, ports, logDir: join(dataDir, 'logs'), log });
-    // This generator's own event-loop delay and GC pauses, beside the services' (GET /health/runtime).
-    const { RuntimeMonitor } = createRequire(import.meta.url)(join(repoRoot, 'dist', 'libs', 'telemetry', 'runtime-monitor.js'));
-    const clientRuntime = new RuntimeMonitor();
+    // Every process's event-loop delay and GC pauses, this generator's included, read after the load.
+    const runtimeWatch = watchRuntime(repoRoot);
     const admin = { authorization: `Bearer ${adminToken}` };
     const merchant = await request('POST', '/admin/merchants', { merchantId: 'bench' }, admin);
     const form = `grant_type=client_credentials&client_id=${merchant.body.clientId}&client_secret=${merchant.body.clientSecret}`;
@@ -186,10 +184,8 @@ async function main() {
     });
     const saturationSummary = { name: 'saturation: concurrent creates', concurrency: options.concurrency, ...saturation.summary(creatingSeconds) };
 
-    const runtime = { benchClient: clientRuntime.recent() };
-    for (const [name, service] of Object.entries(app.services)) runtime[name] = await runtimeSeconds(service.url);
-    clientRuntime.stop();
-    for (const r of results) r.runtime = Object.fromEntries(Object.entries(runtime).map(([name, seconds]) => [name, runtimeSummary(seconds, r.startedAtMs, r.endedAtMs)]));
+    const runtime = await runtimeWatch.collect(Object.fromEntries(Object.entries(app.services).map(([name, service]) => [name, service.url])));
+    for (const r of results) r.runtime = runtimeSummaries(runtime, r.startedAtMs, r.endedAtMs);
     const rss = {};
     for (const [name, service] of Object.entries(app.services)) rss[name] = { peakRssMb: procStatusMb(service.pid, 'VmHWM'), nowRssMb: Math.round(((await health(service.url))?.rssBytes ?? 0) / 1048576) };
     const report = { benchmark: 'intake', options, warmup, results, saturation: saturationSummary, flowSaturation, rss, finishedAt: new Date().toISOString() };

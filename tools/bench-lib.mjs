@@ -2,6 +2,7 @@
 // a keep-alive HTTP client that never throws, latency statistics, the seamless
 // wallet's request signature, a seeded PRNG and process memory from /proc.
 import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -322,8 +323,28 @@ export function totalCpuSeconds() {
 }
 
 
+/**
+ * Starts recording this generator's own event-loop delay and GC pauses (a
+ * stall here delays reading answers, and so shows up in the latencies
+ * measured, without any service being slow). `collect(urls)` stops it and
+ * returns each process's RuntimeMonitor seconds by name: the services' from
+ * GET /health/runtime, the generator's as `benchClient`. Needs dist/ built.
+ */
+export function watchRuntime(repoRoot) {
+  const { RuntimeMonitor } = createRequire(import.meta.url)(join(repoRoot, 'dist', 'libs', 'telemetry', 'runtime-monitor.js'));
+  const client = new RuntimeMonitor();
+  return {
+    async collect(urls) {
+      const runtime = { benchClient: client.recent() };
+      client.stop();
+      for (const [name, url] of Object.entries(urls)) runtime[name] = await runtimeSeconds(url);
+      return runtime;
+    },
+  };
+}
+
 /** A service's last minutes of event-loop delay and GC pauses (GET /health/runtime: RuntimeMonitor's seconds), or [] when unreachable. */
-export async function runtimeSeconds(url) {
+async function runtimeSeconds(url) {
   try {
     const res = await fetch(`${url}/health/runtime`);
     return (await res.json()).seconds ?? [];
@@ -332,9 +353,12 @@ export async function runtimeSeconds(url) {
   }
 }
 
+/** Whether a RuntimeMonitor second falls in [fromMs, toMs): its middle does (its bounds are not the caller's). */
+const midpointIn = (r, fromMs, toMs) => r.startMs + 500 >= fromMs && r.startMs + 500 < toMs;
+
 /** The RuntimeMonitor second whose middle falls in the second starting at `fromMs` (epoch ms), or undefined. */
 export function runtimeSecondAt(seconds, fromMs) {
-  return seconds.find((r) => r.startMs + 500 >= fromMs && r.startMs + 500 < fromMs + 1000);
+  return seconds.find((r) => midpointIn(r, fromMs, fromMs + 1000));
 }
 
 /**
@@ -342,8 +366,8 @@ export function runtimeSecondAt(seconds, fromMs) {
  * the median of the seconds' longest (a typical second), how many seconds
  * had a delay over 20 ms, and GC pause total, longest and full collections.
  */
-export function runtimeSummary(seconds, fromMs, toMs) {
-  const mine = seconds.filter((r) => r.startMs + 500 >= fromMs && r.startMs + 500 < toMs);
+function runtimeSummary(seconds, fromMs, toMs) {
+  const mine = seconds.filter((r) => midpointIn(r, fromMs, toMs));
   if (mine.length === 0) return null;
   const maxima = mine.map((r) => r.loopDelayMaxMs).sort((a, b) => a - b);
   return {
@@ -357,7 +381,12 @@ export function runtimeSummary(seconds, fromMs, toMs) {
   };
 }
 
-/** runtimeSummary of each process as one line of text. */
+/** runtimeSummary of each process of `runtime` (watchRuntime's collect) over [fromMs, toMs). */
+export function runtimeSummaries(runtime, fromMs, toMs) {
+  return Object.fromEntries(Object.entries(runtime).map(([name, seconds]) => [name, runtimeSummary(seconds, fromMs, toMs)]));
+}
+
+/** runtimeSummaries as one line of text. */
 export function runtimeLine(summaries) {
   return Object.entries(summaries)
     .filter(([, s]) => s !== null)

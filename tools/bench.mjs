@@ -68,11 +68,11 @@ import {
   round2,
   runtimeLine,
   runtimeSecondAt,
-  runtimeSeconds,
-  runtimeSummary,
+  runtimeSummaries,
   seamlessAnswer,
   signed,
   totalCpuSeconds,
+  watchRuntime,
 } from './bench-lib.mjs';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -610,10 +610,8 @@ async function main() {
     log(`[bench] attached to ${env.GATEWAY_URL} (ledger ${env.LEDGER_URL})`);
   }
   const serviceUrls = { gateway: env.GATEWAY_URL, ledger: env.LEDGER_URL, ...(app ? { settlement: app.services.settlement.url } : {}) };
-  // This generator's own event-loop delay and GC pauses: a stall here delays reading answers, and so shows up
-  // in the latencies measured, without any service being slow.
-  const { RuntimeMonitor } = require(join(repoRoot, 'dist', 'libs', 'telemetry', 'runtime-monitor.js'));
-  const clientRuntime = new RuntimeMonitor();
+  // Every process's event-loop delay and GC pauses, this generator's included, read after the load.
+  const runtimeWatch = watchRuntime(repoRoot);
   const peakRssMb = {};
   const sampleRss = async () => {
     for (const [name, url] of Object.entries(serviceUrls)) {
@@ -655,10 +653,7 @@ async function main() {
     const cpuEnd = cpuSnapshot(pids);
     phase = 'drain';
     // Each process's event-loop delay and GC pauses, second by second, to set beside the latencies.
-    const runtime = { benchClient: clientRuntime.recent() };
-    for (const [name, url] of Object.entries(serviceUrls)) runtime[name] = await runtimeSeconds(url);
-    clientRuntime.stop();
-    const runtimeOver = (fromMs, toMs) => Object.fromEntries(Object.entries(runtime).map(([name, seconds]) => [name, runtimeSummary(seconds, fromMs, toMs)]));
+    const runtime = await runtimeWatch.collect(serviceUrls);
 
     log('[bench] waiting for the outbox to drain');
     const acceptedSettlements = journal.filter((e) => e.endpoint === 'ext settlement' && e.ok).map((e) => e.commandId);
@@ -758,7 +753,7 @@ async function main() {
         sendToSettlementPosted: distribution(postedDelay['open-loop']),
         stages: stageDistributions('open-loop'),
         cpuMsPerOrder: cpuPerOrder(cpuOpenLoop, cpuSaturation, orderCount(openLoopEntries)),
-        runtime: runtimeOver(loadStart, loadStart + options.seconds * 1000),
+        runtime: runtimeSummaries(runtime, loadStart, loadStart + options.seconds * 1000),
       },
       saturation: {
         concurrency: options.concurrency,
@@ -771,7 +766,7 @@ async function main() {
         stages: stageDistributions('saturation'),
         startedAtSecond: Math.floor((saturationStart - loadStart) / 1000),
         cpuMsPerOrder: cpuPerOrder(cpuSaturation, cpuEnd, orderCount(saturationEntries)),
-        runtime: runtimeOver(saturationStart, saturationStart + saturationRun.seconds * 1000),
+        runtime: runtimeSummaries(runtime, saturationStart, saturationStart + saturationRun.seconds * 1000),
       },
       errorsByCode,
       drain: { seconds: drainSeconds, outboxPending: ledgerHealth?.outboxPending ?? null, topicsRead, acceptedSettlements: acceptedSettlements.length, missingPosted: missingPosted.length, duplicatePostedRecords, acknowledgedNotApplied, definiteErrorsThatMoved },
