@@ -206,9 +206,20 @@ describe('the ledger applies every command exactly once, however often Kafka del
   }
 
   /** Everything the ledger holds about these wallets: balances, transactions, postings, holds, inbox, outbox, conflicts. */
-  async function snapshot(merchantId: string, commandIds: readonly string[]): Promise<Record<string, unknown>> {
+  /**
+   * The ledger's rows of a merchant's commands. The outbox is a queue, not
+   * state: the relay deletes a row after Kafka acknowledged it, in its own
+   * transaction, so a result can be on the topic while its row is still
+   * there. With `outbox: 'drained'` the snapshot waits for the merchant's
+   * rows to drain (which a running relay must do) instead of catching the
+   * queue at some moment; `'as is'` takes what is there (a dead ledger's).
+   */
+  async function snapshot(merchantId: string, commandIds: readonly string[], outboxAt: 'drained' | 'as is' = 'drained'): Promise<Record<string, unknown>> {
     const keyPattern = `${merchantId}:%`;
-    const [accounts, transactions, postings, holds, inboxRows, outbox, conflicts] = await Promise.all([
+    const outboxRows = () =>
+      system.query(`SELECT event_id, topic, envelope FROM ledger.outbox WHERE key LIKE $1 OR key = $2 ORDER BY event_id`, [keyPattern, merchantId]);
+    const outbox = outboxAt === 'drained' ? await eventually('outbox drained', outboxRows, (rows) => rows.length === 0, 30000) : await outboxRows();
+    const [accounts, transactions, postings, holds, inboxRows, conflicts] = await Promise.all([
       system.query(`SELECT code, balance FROM ledger.accounts WHERE wallet_key LIKE $1 OR code = $2 ORDER BY code`, [keyPattern, `house:${merchantId}:${currency}`]),
       system.query(`SELECT id, command_id, type FROM ledger.transactions WHERE command_id = ANY($1::text[]) ORDER BY id`, [commandIds]),
       system.query(
@@ -218,7 +229,6 @@ describe('the ledger applies every command exactly once, however often Kafka del
       ),
       system.query(`SELECT order_id, amount, remaining, transaction_id FROM ledger.holds WHERE wallet_key LIKE $1 ORDER BY order_id`, [keyPattern]),
       system.query(`SELECT command_id, request_hash, status, result_envelope FROM ledger.inbox WHERE command_id = ANY($1::text[]) ORDER BY command_id`, [commandIds]),
-      system.query(`SELECT event_id, topic, envelope FROM ledger.outbox WHERE key LIKE $1 OR key = $2 ORDER BY event_id`, [keyPattern, merchantId]),
       system.query(`SELECT command_id FROM ledger.conflicts WHERE command_id = ANY($1::text[])`, [commandIds]),
     ]);
     return { accounts, transactions, postings, holds, inbox: inboxRows, outbox, conflicts };
@@ -410,7 +420,7 @@ describe('the ledger applies every command exactly once, however often Kafka del
     await produce(messages);
     await eventually('the ledger killed itself', async () => processGone(doomedPid), (gone) => gone, 90000);
     const lagAfterCrash = await ledgerLag();
-    const atCrash = { inbox: await inbox(ids), snapshot: await snapshot(merchantId, ids), wallets: await wallets(merchantId), lag: lagAfterCrash };
+    const atCrash = { inbox: await inbox(ids), snapshot: await snapshot(merchantId, ids, 'as is'), wallets: await wallets(merchantId), lag: lagAfterCrash };
 
     // A healthy ledger on a new port, same database and Kafka. It gets the partitions once
     // the group drops the killed member (up to the session timeout, 30 s).
