@@ -33,7 +33,8 @@ const options = {
 };
 /** Requests in flight at most during the open-loop phases; past it a request counts as dropped (the system is not keeping up). */
 const inFlightMax = 2000;
-const ports = { kafka: 39192, kafkaController: 39193, postgres: 55435, gateway: 13200, ledger: 13201, settlement: 13202 };
+// Below Linux's ephemeral port range (32768-60999), where an outgoing connection could be holding a port.
+const ports = { kafka: 18192, kafkaController: 18193, postgres: 18194, gateway: 13200, ledger: 13201, settlement: 13202 };
 const adminToken = 'bench-admin-token';
 const request = httpClient({ port: ports.gateway, socketsMax: inFlightMax });
 

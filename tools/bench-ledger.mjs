@@ -35,8 +35,8 @@
 //   --produce-batch B   BENCH_PRODUCE_BATCH    max messages per produce request (5000; a request also
 //                                              stops at 900 KiB, under the broker's 1 MiB record batch cap)
 //                                              one request in flight per partition (6 in all)
-//   --kafka-port P      BENCH_KAFKA_PORT       (39092; controller P+1)
-//   --postgres-port P   BENCH_POSTGRES_PORT    (55434)
+//   --kafka-port P      BENCH_KAFKA_PORT       (18092; controller P+1)
+//   --postgres-port P   BENCH_POSTGRES_PORT    (18094)
 //   --ledger-port P     BENCH_LEDGER_PORT      (13101)
 //   --poll-ms MS        BENCH_POLL_MS          /health poll period (500)
 //   --stall-seconds S   BENCH_STALL_SECONDS    fail when nothing progresses for S s (180)
@@ -77,8 +77,9 @@ function options() {
     'invalid-rate': ['BENCH_INVALID_RATE', 0.02],
     seed: ['BENCH_SEED', 42],
     'produce-batch': ['BENCH_PRODUCE_BATCH', 5000],
-    'kafka-port': ['BENCH_KAFKA_PORT', 39092],
-    'postgres-port': ['BENCH_POSTGRES_PORT', 55434],
+    // Below Linux's ephemeral port range (32768-60999): a client connection's TIME-WAIT on 55434 once kept Postgres from starting.
+    'kafka-port': ['BENCH_KAFKA_PORT', 18092],
+    'postgres-port': ['BENCH_POSTGRES_PORT', 18094],
     'ledger-port': ['BENCH_LEDGER_PORT', 13101],
     'poll-ms': ['BENCH_POLL_MS', 500],
     'stall-seconds': ['BENCH_STALL_SECONDS', 180],

@@ -14,7 +14,7 @@ const envFile = join(testDataDir, 'infrastructure.json');
 
 /** Ports of the test infrastructure: distinct from `npm start`, so both can run at once. */
 const kafkaPort = Number(process.env.TEST_KAFKA_PORT ?? 29092);
-const testPorts = { kafka: kafkaPort, kafkaController: kafkaPort + 1, postgres: Number(process.env.TEST_POSTGRES_PORT ?? 55433) };
+const testPorts = { kafka: kafkaPort, kafkaController: kafkaPort + 1, postgres: Number(process.env.TEST_POSTGRES_PORT ?? 29094) };
 
 async function startWithTestcontainers() {
   const { GenericContainer, Wait } = await import('testcontainers');

@@ -135,7 +135,8 @@ async function main() {
   let gateway = args.gateway;
   if (gateway === undefined) {
     const { startInfrastructure, startServices } = await import('../stack.mjs');
-    const ports = { kafka: 39492, kafkaController: 39493, postgres: 55535, gateway: 13300, ledger: 13301, settlement: 13302 };
+    // Below Linux's ephemeral port range (32768-60999), where an outgoing connection could be holding a port.
+    const ports = { kafka: 18492, kafkaController: 18493, postgres: 18494, gateway: 13300, ledger: 13301, settlement: 13302 };
     const infra = await startInfrastructure({ dataDir: join(repoRoot, '.data', 'fuzz'), ports });
     try {
       const app = await startServices({ env: { ...infra.env, ADMIN_TOKEN: options.adminToken }, ports, logDir: join(repoRoot, '.data', 'fuzz', 'logs') });
