@@ -12,7 +12,7 @@ const testDataDir = process.env.TEST_DATA_DIR ?? join(repoRoot, '.data', 'test')
 process.env.TEST_DATA_DIR = testDataDir;
 const envFile = join(testDataDir, 'infrastructure.json');
 
-/** Ports of the test infrastructure: distinct from `npm start`, so both can run at once. */
+/** Ports of the test infrastructure: distinct from `npm start`, so both can run at once, and below Linux's ephemeral range (32768-60999). */
 const kafkaPort = Number(process.env.TEST_KAFKA_PORT ?? 29092);
 const testPorts = { kafka: kafkaPort, kafkaController: kafkaPort + 1, postgres: Number(process.env.TEST_POSTGRES_PORT ?? 29094) };
 

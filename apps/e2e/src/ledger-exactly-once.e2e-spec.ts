@@ -205,14 +205,14 @@ describe('the ledger applies every command exactly once, however often Kafka del
     await eventually('every command in the inbox', () => inbox(commandIds), (rows) => rows.length === commandIds.length, timeoutMs);
   }
 
-  /** Everything the ledger holds about these wallets: balances, transactions, postings, holds, inbox, outbox, conflicts. */
   /**
-   * The ledger's rows of a merchant's commands. The outbox is a queue, not
+   * Everything the ledger holds about these wallets: balances, transactions,
+   * postings, holds, inbox, outbox, conflicts. The outbox is a queue, not
    * state: the relay deletes a row after Kafka acknowledged it, in its own
    * transaction, so a result can be on the topic while its row is still
-   * there. With `outbox: 'drained'` the snapshot waits for the merchant's
+   * there. With `outboxAt` 'drained' the snapshot waits for the merchant's
    * rows to drain (which a running relay must do) instead of catching the
-   * queue at some moment; `'as is'` takes what is there (a dead ledger's).
+   * queue at some moment; 'as is' takes what is there (a dead ledger's).
    */
   async function snapshot(merchantId: string, commandIds: readonly string[], outboxAt: 'drained' | 'as is' = 'drained'): Promise<Record<string, unknown>> {
     const keyPattern = `${merchantId}:%`;
