@@ -1,13 +1,14 @@
 import { Client } from 'pg';
 import fc from 'fast-check';
 import { readInfrastructureEnv } from '@settlement/testing';
-import { sqlArray, sqlJsonArray, sqlLiteral } from '@settlement/messaging';
+import { jsonArrayParameterSql, jsonArrayText, pgArrayText, sqlArray, sqlJsonArray, sqlLiteral } from '@settlement/messaging';
 import { repoRoot } from './system';
 
 /**
- * The ledger inlines a batch's values into SQL (one round trip for BEGIN and
- * its reads, one for its writes and COMMIT). These check against the real
- * Postgres that every string comes back exactly as given, whatever it holds.
+ * The ledger inlines a batch's read values into SQL (one round trip for
+ * BEGIN and its reads) and binds its write's values as text parameters
+ * (pgArrayText, jsonArrayText). These check against the real Postgres that
+ * every string comes back exactly as given, whatever it holds.
  */
 describe('inlined SQL values', () => {
   const client = new Client({ connectionString: readInfrastructureEnv(repoRoot).DATABASE_URL });
@@ -50,6 +51,22 @@ describe('inlined SQL values', () => {
     expect(rows[0].a).toEqual(jsons);
     expect(rows[0].e).toBe(0);
     expect(rows[0].n).toEqual([null]);
+  });
+
+  it('round-trips the same values bound as parameters (pgArrayText, jsonArrayText), as the ledger\'s batch write sends them', async () => {
+    const values: (string | null)[] = [...awkward, null];
+    const jsons = [...awkward.map((a) => JSON.stringify({ a })), 'null', null, '[]'];
+    const rows = (
+      await client.query(
+        `SELECT $1::text[] AS a, (SELECT array_agg(x::text) FROM unnest(${jsonArrayParameterSql(2)}) x) AS j, $3::text[] AS e, cardinality(${jsonArrayParameterSql(4)}) AS je, $5::numeric[]::text[] AS n`,
+        [pgArrayText(values), jsonArrayText(jsons), pgArrayText([]), jsonArrayText([]), pgArrayText(['99999999999999.99999999', '-0.00000001'])],
+      )
+    ).rows;
+    expect(rows[0].a).toEqual(values);
+    expect(rows[0].j).toEqual(jsons);
+    expect(rows[0].e).toEqual([]);
+    expect(rows[0].je).toBe(0);
+    expect(rows[0].n).toEqual(['99999999999999.99999999', '-0.00000001']);
   });
 
   it('refuses a text no JSON value can be (empty, or a raw separator character)', () => {

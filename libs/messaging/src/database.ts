@@ -80,8 +80,7 @@ export type SqlArrayType = 'text' | 'bigint' | 'numeric' | 'uuid';
  * are plain text), for statements that inline their values (see sqlLiteral).
  */
 export function sqlArray(values: readonly (string | null)[], type: SqlArrayType): string {
-  const elements = values.map((v) => (v === null ? 'NULL' : needsArrayEscape.test(v) ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`));
-  return `${sqlLiteral(`{${elements.join(',')}}`)}::${type}[]`;
+  return `${sqlLiteral(pgArrayText(values))}::${type}[]`;
 }
 
 const needsArrayEscape = /[\\"]/;
@@ -97,12 +96,37 @@ const needsArrayEscape = /[\\"]/;
  */
 export function sqlJsonArray(jsons: readonly (string | null)[]): string {
   if (jsons.length === 0) return `'{}'::json[]`;
-  const texts = jsons.map((json) => {
-    if (json === null) return jsonNullMark;
-    if (json === '' || json.includes(jsonSeparator) || json.includes(jsonNullMark)) throw new Error('not a JSON text: empty, or holding a raw control character');
-    return json;
-  });
-  return `string_to_array(${sqlLiteral(texts.join(jsonSeparator))}, chr(1), chr(2))::json[]`;
+  return `string_to_array(${sqlLiteral(jsonArrayText(jsons))}, chr(1), chr(2))::json[]`;
+}
+
+/**
+ * The text of a `type[]` parameter bound by the extended protocol (its
+ * elements escaped as in sqlArray, no SQL quoting around it): a value that
+ * travels beside the statement instead of inside it, so Postgres neither
+ * lexes nor copies it as query text.
+ */
+export function pgArrayText(values: readonly (string | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : needsArrayEscape.test(v) ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`)).join(',')}}`;
+}
+
+/**
+ * The text of a parameter that the statement turns into `json[]` with
+ * `string_to_array($n::text, chr(1), chr(2))::json[]` (see jsonArrayParameterSql):
+ * sqlJsonArray's joined texts, bound instead of inlined.
+ */
+export function jsonArrayText(jsons: readonly (string | null)[]): string {
+  return jsons
+    .map((json) => {
+      if (json === null) return jsonNullMark;
+      if (json === '' || json.includes(jsonSeparator) || json.includes(jsonNullMark)) throw new Error('not a JSON text: empty, or holding a raw control character');
+      return json;
+    })
+    .join(jsonSeparator);
+}
+
+/** The SQL that reads parameter `$n` given by jsonArrayText as `json[]`. */
+export function jsonArrayParameterSql(n: number): string {
+  return `string_to_array($${n}::text, chr(1), chr(2))::json[]`;
 }
 
 /** chr(1) and chr(2) in sqlJsonArray's SQL. */
