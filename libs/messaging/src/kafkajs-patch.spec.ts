@@ -104,3 +104,45 @@ describe('kafkajs record encoding (patched at install)', () => {
     }
   });
 });
+
+/**
+ * kafkajs computes the CRC32C of every produced record batch; the released
+ * version goes a byte at a time, and `npm install` replaces it with an
+ * eight-bytes-at-a-time version (tools/patch-dependencies.mjs). These check
+ * the installed copy against an independent bitwise CRC32C.
+ */
+describe('kafkajs CRC32C (patched at install)', () => {
+  const path = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/crc32C');
+  const crc32C = require(path) as (buffer: Buffer) => number;
+
+  /** CRC-32C (Castagnoli), reflected polynomial 0x82F63B78, one bit at a time. */
+  const reference = (buffer: Uint8Array): number => {
+    let crc = 0xffffffff;
+    for (const byte of buffer) {
+      crc ^= byte;
+      for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  };
+
+  it('is the slicing-by-8 replacement', () => {
+    expect(readFileSync(path, 'utf8')).toContain('settlement-platform: slicing-by-8');
+  });
+
+  it('gives the standard check value and the empty buffer', () => {
+    expect(crc32C(Buffer.from('123456789')).toString(16)).toBe('e3069283');
+    expect(crc32C(Buffer.alloc(0))).toBe(0);
+  });
+
+  it('agrees with a bitwise CRC32C on any bytes, any length and any offset into a larger buffer (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 7 }), (bytes, offset) => {
+        const backing = Buffer.alloc(bytes.length + offset);
+        backing.set(bytes, offset);
+        const view = backing.subarray(offset);
+        expect(crc32C(view)).toBe(reference(bytes));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,17 +1,17 @@
 import { SequenceBlock } from './database';
 
-/** A stand-in for Postgres's nextval over generate_series: consecutive numbers, answered after a turn of the event loop. */
+/** A stand-in for Postgres's nextval over generate_series: consecutive numbers in one comma-separated row, answered after a turn of the event loop. */
 function fakeSequence(start = 1000) {
   let last = start - 1;
   const queries: number[] = [];
   return {
     queries,
-    async query(sql: string, parameters: unknown[]): Promise<{ id: string }[]> {
-      expect(sql).toContain(`nextval('ledger.transactions_id_seq')`);
+    async query(sql: string, parameters: unknown[]): Promise<{ ids: string }[]> {
+      expect(sql).toContain(`string_agg(nextval('ledger.transactions_id_seq')::text, ',')`);
       const n = Number(parameters[0]);
       queries.push(n);
       await new Promise((resolve) => setImmediate(resolve));
-      return Array.from({ length: n }, () => ({ id: String(++last) }));
+      return [{ ids: Array.from({ length: n }, () => String(++last)).join(',') }];
     },
   };
 }
