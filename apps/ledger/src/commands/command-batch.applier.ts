@@ -735,15 +735,17 @@ function emptyParameter(type: string): string {
  * then warmUpEndSql; see CommandBatchApplier.warmUp.
  */
 function warmUpReadSql(): string {
-  const empty = (type: string) => sqlArray([], type.slice(0, -2) as SqlArrayType);
-  const run = (statement: { name: string; params: readonly string[] }) => execute(statement, statement.params.map(empty));
-  return ['BEGIN', batchPlannerSettings, readPlannerSettings.before, run(preparedSql.read), run(preparedSql.readWithHolds), readPlannerSettings.after].join(';\n');
+  return ['BEGIN', batchPlannerSettings, readPlannerSettings.before, onEmptyArrays(preparedSql.read), onEmptyArrays(preparedSql.readWithHolds), readPlannerSettings.after].join(';\n');
 }
 
 /** The warm-up's last message: the plans of the platform statements, and the ROLLBACK. */
 function warmUpEndSql(): string {
-  const run = (statement: { name: string; params: readonly string[] }) => execute(statement, statement.params.map((type) => sqlArray([], type.slice(0, -2) as SqlArrayType)));
-  return [run(preparedSql.lockPlatform), run(preparedSql.addPlatformDeltas), 'ROLLBACK'].join(';\n');
+  return [onEmptyArrays(preparedSql.lockPlatform), onEmptyArrays(preparedSql.addPlatformDeltas), 'ROLLBACK'].join(';\n');
+}
+
+/** EXECUTE of a statement of preparedSql with an empty array for each parameter (they are all arrays). */
+function onEmptyArrays(statement: { name: string; params: readonly string[] }): string {
+  return execute(statement, statement.params.map((type) => sqlArray([], type.slice(0, -2) as SqlArrayType)));
 }
 
 /** EXECUTE of a prepared statement with inlined arguments, each an SQL expression. */
