@@ -96,7 +96,7 @@ const needsArrayEscape = /[\\"]/;
  */
 export function sqlJsonArray(jsons: readonly (string | null)[]): string {
   if (jsons.length === 0) return `'{}'::json[]`;
-  return `string_to_array(${sqlLiteral(jsonArrayText(jsons))}, chr(1), chr(2))::json[]`;
+  return jsonTextsToArraySql(sqlLiteral(jsonArrayText(jsons)));
 }
 
 /**
@@ -126,7 +126,12 @@ export function jsonArrayText(jsons: readonly (string | null)[]): string {
 
 /** The SQL that reads parameter `$n` given by jsonArrayText as `json[]`. */
 export function jsonArrayParameterSql(n: number): string {
-  return `string_to_array($${n}::text, chr(1), chr(2))::json[]`;
+  return jsonTextsToArraySql(`$${n}::text`);
+}
+
+/** The `json[]` of an SQL text expression holding jsonArrayText's joined texts. */
+function jsonTextsToArraySql(textSql: string): string {
+  return `string_to_array(${textSql}, chr(1), chr(2))::json[]`;
 }
 
 /** chr(1) and chr(2) in sqlJsonArray's SQL. */
