@@ -59,6 +59,41 @@ describe('parseAmount', () => {
 });
 
 describe('formatAmount', () => {
+  /** decimal.js's own writing of a value at scale 8, negative zero unsigned: what formatAmount must match. */
+  const reference = (value: Decimal) => value.toFixed(8).replace(/^-(0\.0+)$/, '$1');
+  /** Any NUMERIC(22,8) value, signed, from its count of 1e-8 units. */
+  const stored = fc.bigInt({ min: -(10n ** 22n) + 1n, max: 10n ** 22n - 1n }).map((units) => new Decimal(units.toString()).dividedBy(1e8));
+
+  it('writes every NUMERIC(22,8) value as decimal.js toFixed(8) does', () => {
+    fc.assert(fc.property(stored, (value) => formatAmount(value) === reference(value)), { numRuns: 20000 });
+  });
+
+  it('writes sums, differences and products of stored values as toFixed(8) does', () => {
+    const results = fc
+      .tuple(stored, stored, fc.constantFrom('plus', 'minus', 'negated', 'times10', 'times1e7'))
+      .map(([a, b, op]) => (op === 'plus' ? a.plus(b) : op === 'minus' ? a.minus(b) : op === 'negated' ? a.negated() : a.times(op === 'times10' ? 10 : 1e7)));
+    fc.assert(fc.property(results, (value) => formatAmount(value) === reference(value)), { numRuns: 20000 });
+  });
+
+  it.each([
+    ['0', '0.00000000'],
+    ['-0', '0.00000000'],
+    ['0.00000001', '0.00000001'],
+    ['-0.00000001', '-0.00000001'],
+    ['0.1', '0.10000000'],
+    ['10000000', '10000000.00000000'],
+    ['1e21', '1000000000000000000000.00000000'],
+    ['1234567.1234567', '1234567.12345670'],
+    ['99999999999999.99999999', '99999999999999.99999999'],
+  ])('writes %s as %s', (input, expected) => {
+    expect(formatAmount(new Decimal(input))).toBe(expected);
+  });
+
+  it('refuses values that are not finite', () => {
+    expect(() => formatAmount(new Decimal(NaN))).toThrow(/not a finite number/);
+    expect(() => formatAmount(new Decimal(Infinity))).toThrow(/not a finite number/);
+  });
+
   it('refuses to round silently', () => {
     expect(() => formatAmount(new Decimal('1.123456789'))).toThrow(/round it explicitly/);
   });

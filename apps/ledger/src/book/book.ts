@@ -1,7 +1,6 @@
 import { accountKey, type HoldPool, type WalletBalances, type WalletRef } from '@settlement/contracts';
 import { Decimal, formatAmount } from '@settlement/money';
 import type { AccountKind } from './account-codes';
-import { accountCodes } from './account-codes';
 
 /** An account as loaded (and locked) for one batch. */
 export interface BookAccount {
@@ -55,6 +54,8 @@ export interface PendingTransaction {
  */
 export class Book {
   private readonly byCode = new Map<string, BookAccount>();
+  /** Wallets with both their accounts loaded, by wallet key (accountKey). */
+  private readonly wallets = new Map<string, { available: BookAccount; held: BookAccount }>();
   private readonly touched = new Set<BookAccount>();
   private readonly holdsByOrder = new Map<string, BookHold>();
   /** Open holds per wallet and pool, oldest first: settlements and untargeted cancels consume them in this order. */
@@ -64,14 +65,20 @@ export class Book {
 
   constructor(accounts: readonly BookAccount[]) {
     for (const account of accounts) this.byCode.set(account.code, account);
+    // Paired once per batch: handlers ask for a wallet per command.
+    const parts = new Map<string, { available?: BookAccount; held?: BookAccount }>();
+    for (const account of accounts) {
+      if (account.walletKey === null || (account.kind !== 'available' && account.kind !== 'held')) continue;
+      const part = parts.get(account.walletKey) ?? {};
+      part[account.kind] = account;
+      parts.set(account.walletKey, part);
+    }
+    for (const [key, { available, held }] of parts) if (available !== undefined && held !== undefined) this.wallets.set(key, { available, held });
   }
 
   /** The wallet's two accounts, or undefined when the wallet was never opened. */
   wallet(ref: WalletRef): { available: BookAccount; held: BookAccount } | undefined {
-    const available = this.byCode.get(accountCodes.available(ref));
-    const held = this.byCode.get(accountCodes.held(ref));
-    if (available === undefined || held === undefined) return undefined;
-    return { available, held };
+    return this.wallets.get(accountKey(ref));
   }
 
   /** A platform account that must have been loaded for this batch (a programmer error otherwise). */
