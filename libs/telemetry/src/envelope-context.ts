@@ -52,7 +52,13 @@ export function withSpan<T>(span: Span, fn: () => T): T {
   return context.with(trace.setSpan(context.active(), span), fn);
 }
 
-/** The carrier of a span, to write into the envelopes it causes. */
+/**
+ * The carrier of a span, to write into the envelopes it causes. A span
+ * without a valid context (every span while tracing is off) carries nothing,
+ * which is what injecting it would give: answered without building a context
+ * for it, which the ledger did for every result it wrote.
+ */
 export function carrierOfSpan(span: Span): TraceCarrier {
+  if (!trace.isSpanContextValid(span.spanContext())) return {};
   return currentTraceCarrier(trace.setSpan(context.active(), span));
 }
