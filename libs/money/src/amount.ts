@@ -71,13 +71,13 @@ export function fromDb(value: string): Decimal {
  * tests hold it to toFixed(8) for every value.
  */
 export function formatAmount(value: Decimal): string {
+  // NaN and ±Infinity hold no digits (and toFixed wrote them as words).
+  if (!value.isFinite()) throw new Error(`amount ${value.toString()} is not a finite number`);
   // decimalPlaces() reads the digits held; no second parse of the text to compare.
   if (value.decimalPlaces() > AMOUNT_SCALE) {
     throw new Error(`amount ${value.toString()} has more than ${AMOUNT_SCALE} decimals; round it explicitly first`);
   }
   const words = value.d;
-  // NaN and ±Infinity hold no digits.
-  if (!value.isFinite()) throw new Error(`amount ${value.toString()} is not a finite number`);
   // Zero, also negative zero, which is written unsigned.
   if (words[0] === 0) return `0.${ZEROS}`;
   // Base 1e7 words, the first without leading zeros: the significant digits, the first of them at 10^e.
