@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import fc from 'fast-check';
 import { readInfrastructureEnv } from '@settlement/testing';
-import { jsonArrayParameterSql, jsonArrayText, pgArrayText, sqlArray, sqlJsonArray, sqlLiteral } from '@settlement/messaging';
+import { jsonArrayParameterSql, jsonArrayText, pgArrayText, sqlArray, sqlLiteral } from '@settlement/messaging';
 import { repoRoot } from './system';
 
 /**
@@ -40,14 +40,19 @@ describe('inlined SQL values', () => {
   it('keeps json text and numeric values exact', async () => {
     const json = [JSON.stringify({ a: "it's", b: 'back\\slash "quoted"', c: '1e5', d: ['{', '}'] })];
     const amounts = ['99999999999999.99999999', '-0.00000001', '0'];
-    const rows = (await client.query(`SELECT (${sqlJsonArray(json)})[1]::text AS j, ${sqlArray(amounts, 'numeric')}::text[] AS n`)).rows;
+    const rows = (await client.query(`SELECT (${jsonArrayParameterSql(1)})[1]::text AS j, ${sqlArray(amounts, 'numeric')}::text[] AS n`, [jsonArrayText(json)])).rows;
     expect(rows[0].j).toBe(json[0]);
     expect(rows[0].n).toEqual(amounts);
   });
 
-  it('keeps the text and order of JSON values in sqlJsonArray, NULL as NULL, and gives the empty json[] for none', async () => {
+  it('keeps the text and order of JSON values in jsonArrayText, NULL as NULL, and gives the empty json[] for none', async () => {
     const jsons = [...awkward.map((a) => JSON.stringify({ a, nested: [a, { b: a }] })), '1.50', '"$v$"', 'null', null, '[]', JSON.stringify(awkward), JSON.stringify('\u0001\u0002')];
-    const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${sqlJsonArray(jsons)}) x) AS a, cardinality(${sqlJsonArray([])}) AS e, ${sqlJsonArray([null])} AS n`)).rows;
+    const rows = (
+      await client.query(
+        `SELECT (SELECT array_agg(x::text) FROM unnest(${jsonArrayParameterSql(1)}) x) AS a, cardinality(${jsonArrayParameterSql(2)}) AS e, ${jsonArrayParameterSql(3)} AS n`,
+        [jsonArrayText(jsons), jsonArrayText([]), jsonArrayText([null])],
+      )
+    ).rows;
     expect(rows[0].a).toEqual(jsons);
     expect(rows[0].e).toBe(0);
     expect(rows[0].n).toEqual([null]);
@@ -70,14 +75,14 @@ describe('inlined SQL values', () => {
   });
 
   it('refuses a text no JSON value can be (empty, or a raw separator character)', () => {
-    expect(() => sqlJsonArray([''])).toThrow(/not a JSON text/);
-    expect(() => sqlJsonArray(['"a\u0001b"'])).toThrow(/not a JSON text/);
+    expect(() => jsonArrayText([''])).toThrow(/not a JSON text/);
+    expect(() => jsonArrayText(['"a\u0001b"'])).toThrow(/not a JSON text/);
   });
 
-  it('round-trips any JSON value through sqlJsonArray (property)', async () => {
+  it('round-trips any JSON value through jsonArrayText (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.option(fc.jsonValue().map((v) => JSON.stringify(v)).filter((j) => !j.includes('\\u0000')), { nil: null }), { minLength: 1, maxLength: 20 }), async (jsons) => {
-        const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${sqlJsonArray(jsons)}) x) AS a`)).rows;
+        const rows = (await client.query(`SELECT (SELECT array_agg(x::text) FROM unnest(${jsonArrayParameterSql(1)}) x) AS a`, [jsonArrayText(jsons)])).rows;
         expect(rows[0].a).toEqual(jsons);
       }),
       { numRuns: 200 },

@@ -71,7 +71,7 @@ function closesOnlyAtEnd(text: string, tag: string): boolean {
   return `${tail}${tag}`.indexOf(tag) === tail.length;
 }
 
-/** Type names sqlArray casts to: a fixed list, since the name is spliced into SQL (JSON goes by sqlJsonArray). */
+/** Type names sqlArray casts to: a fixed list, since the name is spliced into SQL (JSON goes by jsonArrayText). */
 export type SqlArrayType = 'text' | 'bigint' | 'numeric' | 'uuid';
 
 /**
@@ -86,20 +86,6 @@ export function sqlArray(values: readonly (string | null)[], type: SqlArrayType)
 const needsArrayEscape = /[\\"]/;
 
 /**
- * A `json[]` expression of JSON texts (null for SQL NULL), for statements that
- * inline their values (see sqlLiteral). The texts travel joined by a control
- * character that valid JSON never holds raw (RFC 8259 escapes every one
- * inside strings), and Postgres splits them with string_to_array: inside an
- * array literal (sqlArray) every quote of every envelope needed a backslash,
- * an escaping pass over a batch's megabytes, and a JSON array split by
- * json_array_elements was parsed twice.
- */
-export function sqlJsonArray(jsons: readonly (string | null)[]): string {
-  if (jsons.length === 0) return `'{}'::json[]`;
-  return jsonTextsToArraySql(sqlLiteral(jsonArrayText(jsons)));
-}
-
-/**
  * The text of a `type[]` parameter bound by the extended protocol (its
  * elements escaped as in sqlArray, no SQL quoting around it): a value that
  * travels beside the statement instead of inside it, so Postgres neither
@@ -110,9 +96,13 @@ export function pgArrayText(values: readonly (string | null)[]): string {
 }
 
 /**
- * The text of a parameter that the statement turns into `json[]` with
- * `string_to_array($n::text, chr(1), chr(2))::json[]` (see jsonArrayParameterSql):
- * sqlJsonArray's joined texts, bound instead of inlined.
+ * The text of a parameter that the statement turns into `json[]` (see
+ * jsonArrayParameterSql): JSON texts (null for SQL NULL) joined by a control
+ * character that valid JSON never holds raw (RFC 8259 escapes every one
+ * inside strings), which Postgres splits with string_to_array. As a `json[]`
+ * array text (pgArrayText) every quote of every envelope needed a backslash,
+ * an escaping pass over a batch's megabytes, and a JSON array split by
+ * json_array_elements was parsed twice.
  */
 export function jsonArrayText(jsons: readonly (string | null)[]): string {
   return jsons
@@ -126,15 +116,10 @@ export function jsonArrayText(jsons: readonly (string | null)[]): string {
 
 /** The SQL that reads parameter `$n` given by jsonArrayText as `json[]`. */
 export function jsonArrayParameterSql(n: number): string {
-  return jsonTextsToArraySql(`$${n}::text`);
+  return `string_to_array($${n}::text, chr(1), chr(2))::json[]`;
 }
 
-/** The `json[]` of an SQL text expression holding jsonArrayText's joined texts. */
-function jsonTextsToArraySql(textSql: string): string {
-  return `string_to_array(${textSql}, chr(1), chr(2))::json[]`;
-}
-
-/** chr(1) and chr(2) in sqlJsonArray's SQL. */
+/** chr(1) and chr(2) in jsonArrayParameterSql. */
 const jsonSeparator = '\u0001';
 const jsonNullMark = '\u0002';
 

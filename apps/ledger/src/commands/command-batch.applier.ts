@@ -179,7 +179,7 @@ export class CommandBatchApplier {
         open = true;
         const { write, commit, ...outcome } = await this.applyInTransaction(runner, client, commands, unreadable, spans);
         if (this.crash.beforeCommitBatch === this.stats.batches + 1) process.kill(process.pid, 'SIGKILL');
-        await client.query({ name: batchWrite.name, text: batchWrite.text, values: write });
+        await client.query(batchWriteQuery(write));
         await client.query(commit);
         open = false;
         return outcome;
@@ -216,7 +216,7 @@ export class CommandBatchApplier {
           await this.prepare(client);
           try {
             await client.query(warmUpReadSql());
-            await client.query({ name: batchWrite.name, text: batchWrite.text, values: batchWrite.params.map(emptyParameter) });
+            await client.query(batchWriteQuery(batchWrite.params.map(emptyParameter)));
             await client.query(warmUpEndSql());
           } catch (error) {
             // A statement failed inside the transaction: end it before the connection goes back to the pool
@@ -649,7 +649,7 @@ const readPlannerSettings = { before: 'SET LOCAL enable_indexscan = off', after:
 /**
  * The batch transaction's statements, prepared once per connection (see
  * CommandBatchApplier.prepare) and run with EXECUTE, their arrays inlined as
- * literals (sqlArray, sqlJsonArray): the simple query protocol that carries
+ * literals (sqlArray): the simple query protocol that carries
  * several statements in one message takes no parameters, but EXECUTE does.
  * Parsing, analysing and planning these statements cost Postgres more than
  * running them for small batches: pg_stat_statements at 500 requests/s
@@ -722,6 +722,11 @@ const batchWrite = (() => {
   });
   return { name: 'ledger_batch_write_bound', params, text };
 })();
+
+/** batchWrite with its parameters, as pg's query takes a named statement. */
+function batchWriteQuery(values: string[]): { name: string; text: string; values: string[] } {
+  return { name: batchWrite.name, text: batchWrite.text, values };
+}
 
 /** The text of an empty parameter of `type` (an array type), for the warm-up. */
 function emptyParameter(type: string): string {
