@@ -113,6 +113,29 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await balances('bob')).toBe('available=30.50000000 held=0.50000000');
   });
 
+  it('refuses a second hold under a used order or withdrawal id, open or closed, each alone in its batch, and moves nothing', async () => {
+    // The gateway derives an order id from the command id, so only a producer of its own can reuse one. Each
+    // command is sent after the previous one's result, so it is alone in its batch with no other command
+    // reading holds: the ledger must look its order id up all the same (the insert would violate the holds
+    // key, and the batch would fail on every redelivery).
+    await system.fund(m, 'dave', '10', 'd');
+    const order = `${m}:dave-order`;
+    await ledger.send('order.created', { ...wallet('dave'), commandId: `${m}:dave-1`, orderId: order, amount: '2' });
+    expect(await ledger.result(`${m}:dave-1`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '8.00000000', held: '2.00000000' } });
+    await ledger.send('order.created', { ...wallet('dave'), commandId: `${m}:dave-2`, orderId: order, amount: '3' });
+    expect(await ledger.result(`${m}:dave-2`)).toMatchObject({ status: 'REJECTED', reason: 'INVALID_COMMAND', balances: { available: '8.00000000', held: '2.00000000' } });
+    await ledger.send('order.cancelled', { ...wallet('dave'), commandId: `${m}:dave-3`, orderId: order, amount: '2' });
+    expect(await ledger.result(`${m}:dave-3`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '10.00000000', held: '0.00000000' } });
+    await ledger.send('order.created', { ...wallet('dave'), commandId: `${m}:dave-4`, orderId: order, amount: '1' });
+    expect(await ledger.result(`${m}:dave-4`)).toMatchObject({ status: 'REJECTED', reason: 'INVALID_COMMAND', balances: { available: '10.00000000', held: '0.00000000' } });
+
+    await ledger.send('withdrawal.requested', { ...wallet('dave'), commandId: `${m}:dave-w1`, withdrawalId: 'dave-w', amount: '4' });
+    expect(await ledger.result(`${m}:dave-w1`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '6.00000000', held: '4.00000000' } });
+    await ledger.send('withdrawal.requested', { ...wallet('dave'), commandId: `${m}:dave-w2`, withdrawalId: 'dave-w', amount: '1' });
+    expect(await ledger.result(`${m}:dave-w2`)).toMatchObject({ status: 'REJECTED', reason: 'INVALID_COMMAND', balances: { available: '6.00000000', held: '4.00000000' } });
+    expect(await balances('dave')).toBe('available=6.00000000 held=4.00000000');
+  });
+
   it('leaves every invariant intact', async () => {
     const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);

@@ -60,6 +60,8 @@ export class Book {
   private readonly holdsByOrder = new Map<string, BookHold>();
   /** Open holds per wallet and pool, oldest first: settlements and untargeted cancels consume them in this order. */
   private readonly openHoldsByWallet = new Map<string, BookHold[]>();
+  /** Wallets whose every open hold was loaded: only their lists above are whole. */
+  private readonly openHoldsLoaded = new Set<string>();
   private readonly changedHolds = new Set<BookHold>();
   readonly transactions: PendingTransaction[] = [];
 
@@ -88,9 +90,14 @@ export class Book {
     return account;
   }
 
-  /** Adds holds loaded from the database, oldest first. */
-  loadHolds(holds: readonly BookHold[]): void {
+  /**
+   * Adds holds loaded from the database, oldest first: every open hold of the
+   * wallets in `openHoldsOf` (only theirs can be summed or taken oldest
+   * first), and whichever others commands name.
+   */
+  loadHolds(holds: readonly BookHold[], openHoldsOf: readonly string[]): void {
     for (const hold of holds) this.trackHold(hold);
+    for (const walletKey of openHoldsOf) this.openHoldsLoaded.add(walletKey);
   }
 
   private trackHold(hold: BookHold): void {
@@ -128,19 +135,25 @@ export class Book {
 
   /** What the wallet's open holds of one pool still hold together. */
   openHeld(walletKey: string, pool: HoldPool): Decimal {
-    return (this.openHoldsByWallet.get(poolKey(walletKey, pool)) ?? []).reduce((sum, h) => sum.plus(h.remaining), new Decimal(0));
+    return this.openHolds(walletKey, pool).reduce((sum, h) => sum.plus(h.remaining), new Decimal(0));
   }
 
   /** Takes `amount` off the wallet's open holds of one pool, oldest first; the caller checked (openHeld) they hold that much. */
   consumeOldestHolds(walletKey: string, pool: HoldPool, amount: Decimal): void {
     let left = amount;
-    for (const hold of [...(this.openHoldsByWallet.get(poolKey(walletKey, pool)) ?? [])]) {
+    for (const hold of [...this.openHolds(walletKey, pool)]) {
       if (left.isZero()) break;
       const take = Decimal.min(left, hold.remaining);
       this.consumeHold(hold, take);
       left = left.minus(take);
     }
     if (!left.isZero()) throw new Error(`wallet ${walletKey} holds ${left.toString()} less in its ${pool} pool than asked`);
+  }
+
+  /** The wallet's open holds of one pool, oldest first; asserts they were all loaded (loadHolds). */
+  private openHolds(walletKey: string, pool: HoldPool): readonly BookHold[] {
+    if (!this.openHoldsLoaded.has(walletKey)) throw new Error(`the open holds of wallet ${walletKey} were not loaded for this batch`);
+    return this.openHoldsByWallet.get(poolKey(walletKey, pool)) ?? [];
   }
 
   /** Holds created or changed in this batch. */

@@ -22,6 +22,8 @@ function bookHoldingThreeWays(): Book {
     { id: '3', code: 'house:m:USDT', walletKey: null, kind: 'house', currency: 'USDT', balance: new Decimal(0), shared: true },
   ];
   const book = new Book(accounts);
+  // The wallet had no open hold before this batch.
+  book.loadHolds([], [walletKey]);
   // Oldest first: the trade and the withdrawal were held before the order.
   expect(holdStake(book, { ...wallet, commandId: 'open', requestHash: 'h', orderId: 'trade-1', amount: '10', pool: 'trades' }).status).toBe('ACCEPTED');
   expect(requestWithdrawal(book, { ...wallet, commandId: 'wd', requestHash: 'h', withdrawalId: 'w1', amount: '20' }).status).toBe('ACCEPTED');
@@ -51,6 +53,23 @@ describe('hold pools', () => {
     expect(releaseStake(book, cancel('6'))).toEqual({ status: 'REJECTED', reason: 'INSUFFICIENT_HELD' });
     expect(releaseStake(book, cancel('5')).status).toBe('ACCEPTED');
     expect(book.hold('trade-1')?.remaining.toString()).toBe('10');
+  });
+
+  it('sums and takes open holds only of a wallet whose open holds were all loaded, not from the ones commands named', () => {
+    const accounts: BookAccount[] = [
+      { id: '1', code: 'user:m:u:USDT:available', walletKey, kind: 'available', currency: 'USDT', balance: new Decimal(0), shared: false },
+      { id: '2', code: 'user:m:u:USDT:held', walletKey, kind: 'held', currency: 'USDT', balance: new Decimal(8), shared: false },
+    ];
+    const hold = (orderId: string, amount: number) => ({ orderId, walletKey, pool: 'orders' as const, amount: new Decimal(amount), remaining: new Decimal(amount), isNew: false });
+    const partial = new Book(accounts.map((a) => ({ ...a })));
+    // The batch read order-2 by its id alone: the wallet holds 5 more in order-1.
+    partial.loadHolds([hold('order-2', 3)], []);
+    expect(() => partial.openHeld(walletKey, 'orders')).toThrow('the open holds of wallet m:u:USDT were not loaded for this batch');
+    expect(() => settleOrders(partial, settlement('3'))).toThrow('were not loaded');
+    expect(releaseStake(partial, cancel('3', 'order-2')).status).toBe('ACCEPTED');
+    const whole = new Book(accounts.map((a) => ({ ...a })));
+    whole.loadHolds([hold('order-1', 5), hold('order-2', 3)], [walletKey]);
+    expect(whole.openHeld(walletKey, 'orders').toString()).toBe('8');
   });
 
   it('an ext-orders cancel cannot name a trade, and a closetrade cannot name an order', () => {

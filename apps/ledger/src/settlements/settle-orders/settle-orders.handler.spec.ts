@@ -14,7 +14,7 @@ function book(held: string): Book {
     { id: '3', code: 'house:m:USDT', walletKey: null, kind: 'house', currency: 'USDT', balance: new Decimal(0), shared: true },
   ];
   const b = new Book(accounts);
-  b.loadHolds([{ orderId: 'o1', walletKey: 'm:u:USDT', pool: 'orders', amount: new Decimal(held), remaining: new Decimal(held), isNew: false }]);
+  b.loadHolds([{ orderId: 'o1', walletKey: 'm:u:USDT', pool: 'orders', amount: new Decimal(held), remaining: new Decimal(held), isNew: false }], ['m:u:USDT']);
   return b;
 }
 
