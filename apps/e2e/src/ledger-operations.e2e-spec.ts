@@ -136,6 +136,30 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await balances('dave')).toBe('available=6.00000000 held=4.00000000');
   });
 
+  it('refuses a command that would take a balance past NUMERIC(22,8) (BALANCE_LIMIT), undoing its first leg, and the partition goes on', async () => {
+    // A merchant of its own: its house account starts at zero. Before, the column overflowed at the write and
+    // the batch failed on every redelivery, stopping every wallet of the partition.
+    const m2 = uniqueId('m');
+    const w = (username: string) => ({ merchantId: m2, username, currency: 'USDT' });
+    for (const user of ['frank', 'gina']) {
+      await ledger.send('wallet.funding.requested', { ...w(user), commandId: `${m2}:${user}-fund`, amount: '10', reference: `${user}-fund` });
+      await ledger.send('order.created', { ...w(user), commandId: `${m2}:${user}-order`, orderId: `${m2}:${user}-order`, amount: '10' });
+      expect(await ledger.result(`${m2}:${user}-order`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '0.00000000', held: '10.00000000' } });
+    }
+    // 10 leaves held for available, then the house would pay 99999999999995: available would be 100000000000005.
+    await ledger.send('settlement.requested', { ...w('frank'), commandId: `${m2}:frank-s1`, totalOrderAmount: '10', pnlAmount: '99999999999995' });
+    expect(await ledger.result(`${m2}:frank-s1`)).toMatchObject({ status: 'REJECTED', reason: 'BALANCE_LIMIT', balances: { available: '0.00000000', held: '10.00000000' } });
+    await ledger.send('settlement.requested', { ...w('frank'), commandId: `${m2}:frank-s2`, totalOrderAmount: '10', pnlAmount: '99999999999989.99999999' });
+    expect(await ledger.result(`${m2}:frank-s2`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '99999999999999.99999999', held: '0.00000000' } });
+    expect(await platform(`house:${m2}:USDT`)).toBe('-99999999999989.99999999');
+    // The house account, read by gina's batch, would go to -100000000000009.99999999.
+    await ledger.send('settlement.requested', { ...w('gina'), commandId: `${m2}:gina-s1`, totalOrderAmount: '10', pnlAmount: '20' });
+    expect(await ledger.result(`${m2}:gina-s1`)).toMatchObject({ status: 'REJECTED', reason: 'BALANCE_LIMIT', balances: { available: '0.00000000', held: '10.00000000' } });
+    await ledger.send('settlement.requested', { ...w('gina'), commandId: `${m2}:gina-s2`, totalOrderAmount: '10', pnlAmount: '-3' });
+    expect(await ledger.result(`${m2}:gina-s2`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '7.00000000', held: '0.00000000' } });
+    expect(await platform(`house:${m2}:USDT`)).toBe('-99999999999986.99999999');
+  });
+
   it('leaves every invariant intact', async () => {
     const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);

@@ -17,6 +17,12 @@ export const LEDGER_REJECTIONS = {
   INSUFFICIENT_HELD: 'INSUFFICIENT_HELD',
   /** `totalOrderAmount + pnlAmount` is negative: a payout cannot be. */
   NEGATIVE_PAYOUT: 'NEGATIVE_PAYOUT',
+  /**
+   * The command would take an account's balance (the wallet's, or a platform
+   * account's such as the merchant's house account) past what NUMERIC(22,8)
+   * holds: 99999999999999.99999999 either way. Nothing moves.
+   */
+  BALANCE_LIMIT: 'BALANCE_LIMIT',
 } as const;
 
 export type LedgerRejection = (typeof LEDGER_REJECTIONS)[keyof typeof LEDGER_REJECTIONS];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Decimal, formatAmount, parseAmount, roundToScale } from './amount';
+import { Decimal, fitsAmountColumn, formatAmount, parseAmount, roundToScale } from './amount';
 
 describe('parseAmount', () => {
   it.each([
@@ -102,5 +102,27 @@ describe('formatAmount', () => {
     expect(formatAmount(roundToScale(new Decimal('1.123456785'), 'half-even'))).toBe('1.12345678');
     expect(formatAmount(roundToScale(new Decimal('1.123456789'), 'down'))).toBe('1.12345678');
     expect(formatAmount(roundToScale(new Decimal('1.123456781'), 'up'))).toBe('1.12345679');
+  });
+});
+
+describe('fitsAmountColumn', () => {
+  it('takes exactly the values NUMERIC(22,8) stores, either sign', () => {
+    for (const v of ['0', '99999999999999.99999999', '-99999999999999.99999999', '0.00000001', '-0.00000001']) expect(fitsAmountColumn(new Decimal(v))).toBe(true);
+    for (const v of ['100000000000000', '-100000000000000', '99999999999999.999999995', '0.000000001']) expect(fitsAmountColumn(new Decimal(v))).toBe(false);
+    expect(fitsAmountColumn(new Decimal(NaN))).toBe(false);
+    expect(fitsAmountColumn(new Decimal(Infinity))).toBe(false);
+  });
+
+  it('takes every amount parseAmount accepts, and none whose value it refuses for its size', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^-?[0-9]{1,16}(\.[0-9]{1,9})?$/), (text) => {
+        const parsed = parseAmount(text, 'any');
+        if (parsed.ok) return fitsAmountColumn(parsed.value);
+        // Refused for its text alone (a ninth decimal that is 0, "-0"), the value may still fit; refused otherwise, it does not.
+        const digits = /^-?0*([0-9]*)\.?([0-9]*?)0*$/.exec(text);
+        return digits === null || digits[1].length > 14 || digits[2].length > 8 ? !fitsAmountColumn(new Decimal(text)) : true;
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -14,6 +14,13 @@ export const AMOUNT_SCALE = 8;
 export const AMOUNT_PRECISION = 22;
 /** Integer digits an amount may have: precision minus scale. */
 export const AMOUNT_INTEGER_DIGITS_MAX = AMOUNT_PRECISION - AMOUNT_SCALE;
+/** The first magnitude past NUMERIC(22,8): 10^14 (its largest value is 99999999999999.99999999). */
+const AMOUNT_LIMIT = new Decimal(10).pow(AMOUNT_INTEGER_DIGITS_MAX);
+
+/** Whether a value fits NUMERIC(22,8) as it is, without rounding: at most 8 decimals and 14 integer digits, either sign. */
+export function fitsAmountColumn(value: Decimal): boolean {
+  return value.isFinite() && value.decimalPlaces() <= AMOUNT_SCALE && value.abs().lessThan(AMOUNT_LIMIT);
+}
 
 /** Why a string is not an acceptable amount; stable codes the protocols map to wire errors. */
 export type AmountProblem =

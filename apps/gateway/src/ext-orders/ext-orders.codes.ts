@@ -21,6 +21,7 @@ export const EXT_ORDER_CODES = {
   ORDER_NOT_FOUND: { status: 400, code: 11000107, msg: 'Order not found for this user' },
   HOLD_EXCEEDED: { status: 400, code: 11000108, msg: 'Cancel amount exceeds what the order still holds' },
   NEGATIVE_PAYOUT: { status: 400, code: 11000109, msg: 'totalOrderAmount + pnlAmount must not be negative' },
+  BALANCE_LIMIT: { status: 400, code: 11000110, msg: 'A balance would exceed 99999999999999.99999999' },
   UNAUTHORIZED: { status: 401, code: 11000401, msg: 'Missing, invalid or expired bearer token' },
   NOT_FOUND: { status: 404, code: 11000404, msg: 'No such endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, code: 11000405, msg: 'Method not allowed' },
@@ -43,6 +44,7 @@ export const REJECTION_CODES: Record<LedgerRejection, ExtOrderCode> = {
   // The seed lists 11000013 as settlement's only balance error: settling more than is held.
   INSUFFICIENT_HELD: EXT_ORDER_CODES.INSUFFICIENT_BALANCE,
   NEGATIVE_PAYOUT: EXT_ORDER_CODES.NEGATIVE_PAYOUT,
+  BALANCE_LIMIT: EXT_ORDER_CODES.BALANCE_LIMIT,
 };
 
 /** The seed's response envelope. */

@@ -101,6 +101,7 @@ function extResponses(codes: readonly (keyof typeof EXT_ORDER_CODES)[], success:
 const WRITE_CODES = [
   'SUCCESS', 'MALFORMED_JSON', 'INVALID_FIELD', 'INVALID_AMOUNT', 'BONUS_NOT_SUPPORTED', 'UNKNOWN_CURRENCY',
   'IDEMPOTENCY_CONFLICT', 'RESULT_UNKNOWN', 'UNAUTHORIZED', 'USER_WALLET_NOT_FOUND', 'DB_EXCEPTION', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED',
+  'BALANCE_LIMIT',
 ] as const satisfies readonly (keyof typeof EXT_ORDER_CODES)[];
 
 export function extOrdersOpenApi(currencies: readonly string[] = DEFAULT_CURRENCIES): Schema {
@@ -228,7 +229,7 @@ export function seamlessOpenApi(currencies: readonly string[] = DEFAULT_CURRENCI
         post: {
           operationId: 'openTrade',
           requestBody: body({ ...trade, amount: positiveAmount }, ['token', 'amount', 'currency', 'externalTradeType', 'externalTradeId', 'hash']),
-          responses: { ...balance, ...errors([...walletCodes, 'INSUFFICIENT_FUNDS', 'DUPLICATE_TRADE']) },
+          responses: { ...balance, ...errors([...walletCodes, 'INSUFFICIENT_FUNDS', 'DUPLICATE_TRADE', 'BALANCE_LIMIT']) },
         },
       },
       [`${base}/closetrade`]: {
@@ -238,7 +239,7 @@ export function seamlessOpenApi(currencies: readonly string[] = DEFAULT_CURRENCI
             { ...trade, amount: { ...nonNegativeAmount, description: 'The win amount: 0 a loss, the stake at the money, stake plus payout in the money.' }, data: { type: 'object', description: 'More data about the trade (at most 16 KiB); stored with it.' } },
             ['token', 'amount', 'currency', 'externalTradeType', 'externalTradeId', 'hash'],
           ),
-          responses: { ...balance, ...errors([...walletCodes, 'UNKNOWN_TRADE', 'TRADE_ALREADY_CLOSED', 'DUPLICATE_TRADE']) },
+          responses: { ...balance, ...errors([...walletCodes, 'UNKNOWN_TRADE', 'TRADE_ALREADY_CLOSED', 'DUPLICATE_TRADE', 'BALANCE_LIMIT']) },
         },
       },
     },

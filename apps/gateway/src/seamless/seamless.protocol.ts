@@ -21,6 +21,7 @@ export const SEAMLESS_ERRORS = {
   UNKNOWN_TRADE: { http: 404, message: 'No open trade with this externalTradeId' },
   TRADE_ALREADY_CLOSED: { http: 409, message: 'The trade is closed already' },
   DUPLICATE_TRADE: { http: 409, message: 'externalTradeId already used with a different amount' },
+  BALANCE_LIMIT: { http: 400, message: 'A balance would exceed 99999999999999.99999999' },
   RESULT_UNKNOWN: { http: 504, message: 'Result not known yet; retry the same request' },
   INTERNAL_ERROR: { http: 500, message: 'Internal error' },
   NOT_FOUND: { http: 404, message: 'No such endpoint' },
@@ -54,6 +55,7 @@ export const SEAMLESS_REJECTIONS: Record<LedgerRejection, SeamlessErrorCode> = {
   HOLD_EXCEEDED: 'TRADE_ALREADY_CLOSED',
   INSUFFICIENT_HELD: 'INSUFFICIENT_FUNDS',
   NEGATIVE_PAYOUT: 'INVALID_REQUEST',
+  BALANCE_LIMIT: 'BALANCE_LIMIT',
 };
 
 export async function sendSeamlessError(reply: FastifyReply, error: SeamlessError): Promise<void> {

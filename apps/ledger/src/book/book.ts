@@ -1,5 +1,5 @@
 import { accountKey, type HoldPool, type WalletBalances, type WalletRef } from '@settlement/contracts';
-import { Decimal, formatAmount } from '@settlement/money';
+import { Decimal, fitsAmountColumn, formatAmount } from '@settlement/money';
 import type { AccountKind } from './account-codes';
 
 /** An account as loaded (and locked) for one batch. */
@@ -16,6 +16,23 @@ export interface BookAccount {
    */
   balance: Decimal;
   readonly shared: boolean;
+  /**
+   * A shared account's balance in the database when the batch read it
+   * (unlocked: other partitions' batches may move it before this one commits).
+   * The balance limit is checked against it plus the delta.
+   */
+  readonly base?: Decimal;
+}
+
+/**
+ * A transfer would take an account past what NUMERIC(22,8) holds. Thrown by
+ * Book.transfer before it changes anything; Book.decide undoes the command's
+ * earlier changes and answers a rejection.
+ */
+export class BalanceLimitError extends Error {
+  constructor(readonly accountCode: string) {
+    super(`account ${accountCode} would go past the largest NUMERIC(22,8) balance`);
+  }
 }
 
 /** One leg of a transaction: a signed amount on one account. Legs of a transaction sum to zero. */
@@ -64,6 +81,8 @@ export class Book {
   private readonly openHoldsLoaded = new Set<string>();
   private readonly changedHolds = new Set<BookHold>();
   readonly transactions: PendingTransaction[] = [];
+  /** While Book.decide applies a command: how to take back each change it made, in order. */
+  private undo: (() => void)[] | undefined;
 
   constructor(accounts: readonly BookAccount[]) {
     for (const account of accounts) this.byCode.set(account.code, account);
@@ -88,6 +107,27 @@ export class Book {
     const account = this.byCode.get(code);
     if (account === undefined) throw new Error(`account ${code} was not loaded for this batch`);
     return account;
+  }
+
+  /**
+   * Applies one command all or nothing: when `apply` throws BalanceLimitError
+   * every change it made to this book is undone, in reverse, and `refused`
+   * answers instead. Other errors are the caller's (programmer errors).
+   */
+  decide<T>(apply: () => T, refused: () => T): T {
+    const undo: (() => void)[] = [];
+    const transactions = this.transactions.length;
+    this.undo = undo;
+    try {
+      return apply();
+    } catch (error) {
+      if (!(error instanceof BalanceLimitError)) throw error;
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+      this.transactions.length = transactions;
+      return refused();
+    } finally {
+      this.undo = undefined;
+    }
   }
 
   /**
@@ -118,19 +158,31 @@ export class Book {
     const hold: BookHold = { orderId, walletKey, pool, amount, remaining: amount, isNew: true, tx };
     this.trackHold(hold);
     this.changedHolds.add(hold);
+    this.undo?.push(() => {
+      this.holdsByOrder.delete(orderId);
+      const key = poolKey(walletKey, pool);
+      this.openHoldsByWallet.set(key, (this.openHoldsByWallet.get(key) ?? []).filter((h) => h !== hold));
+      this.changedHolds.delete(hold);
+    });
     return hold;
   }
 
   /** Takes `amount` off one hold's remaining amount (asserting it is there). */
   consumeHold(hold: BookHold, amount: Decimal): void {
     if (amount.greaterThan(hold.remaining)) throw new Error(`consuming ${amount.toString()} of hold ${hold.orderId} holding ${hold.remaining.toString()}`);
+    const key = poolKey(hold.walletKey, hold.pool);
+    if (this.undo !== undefined) {
+      // The open list is replaced below, never changed in place: the one seen here is the one to put back.
+      const [remaining, changed, open] = [hold.remaining, this.changedHolds.has(hold), this.openHoldsByWallet.get(key)];
+      this.undo.push(() => {
+        hold.remaining = remaining;
+        if (!changed) this.changedHolds.delete(hold);
+        if (open !== undefined) this.openHoldsByWallet.set(key, open);
+      });
+    }
     hold.remaining = hold.remaining.minus(amount);
     this.changedHolds.add(hold);
-    if (hold.remaining.isZero()) {
-      const key = poolKey(hold.walletKey, hold.pool);
-      const list = this.openHoldsByWallet.get(key) ?? [];
-      this.openHoldsByWallet.set(key, list.filter((h) => h !== hold));
-    }
+    if (hold.remaining.isZero()) this.openHoldsByWallet.set(key, (this.openHoldsByWallet.get(key) ?? []).filter((h) => h !== hold));
   }
 
   /** What the wallet's open holds of one pool still hold together. */
@@ -168,12 +220,30 @@ export class Book {
     return tx;
   }
 
-  /** Moves `amount` (positive) from one account to another within `tx`. */
+  /**
+   * Moves `amount` (positive) from one account to another within `tx`; throws
+   * BalanceLimitError, changing nothing, when either account would go past
+   * NUMERIC(22,8).
+   */
   transfer(tx: PendingTransaction, from: BookAccount, to: BookAccount, amount: Decimal): void {
     if (!amount.greaterThan(0)) throw new Error(`transfer amount must be positive, got ${amount.toString()}`);
     if (from.currency !== to.currency) throw new Error(`transfer across currencies ${from.currency} -> ${to.currency}`);
-    from.balance = from.balance.minus(amount);
-    to.balance = to.balance.plus(amount);
+    const fromBalance = from.balance.minus(amount);
+    const toBalance = to.balance.plus(amount);
+    if (!fitsAmountColumn(from.base === undefined ? fromBalance : fromBalance.plus(from.base))) throw new BalanceLimitError(from.code);
+    if (!fitsAmountColumn(to.base === undefined ? toBalance : toBalance.plus(to.base))) throw new BalanceLimitError(to.code);
+    if (this.undo !== undefined) {
+      const [fromBefore, toBefore, fromTouched, toTouched, postings] = [from.balance, to.balance, this.touched.has(from), this.touched.has(to), tx.postings.length];
+      this.undo.push(() => {
+        from.balance = fromBefore;
+        to.balance = toBefore;
+        if (!fromTouched) this.touched.delete(from);
+        if (!toTouched) this.touched.delete(to);
+        tx.postings.length = postings;
+      });
+    }
+    from.balance = fromBalance;
+    to.balance = toBalance;
     tx.postings.push({ accountId: from.id, amount: amount.negated() }, { accountId: to.id, amount });
     this.touched.add(from);
     this.touched.add(to);

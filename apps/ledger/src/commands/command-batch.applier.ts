@@ -41,7 +41,7 @@ import { carrierOfSpan, endSpans, startEnvelopeSpan } from '@settlement/telemetr
 import { Book, type BookAccount, type BookHold, type PendingTransaction } from '../book/book';
 import { accountCodes, type AccountKind } from '../book/account-codes';
 import { fundWallet } from '../funding/fund-wallet/fund-wallet.handler';
-import type { FollowUp, Outcome } from '../book/outcome';
+import { rejected, type FollowUp, type Outcome } from '../book/outcome';
 import { closeTrade } from '../trades/close-trade/close-trade.handler';
 import { requestWithdrawal, withdrawalHoldId } from '../withdrawals/request-withdrawal/request-withdrawal.handler';
 import { settleWithdrawal } from '../withdrawals/settle-withdrawal/settle-withdrawal.handler';
@@ -332,7 +332,10 @@ export class CommandBatchApplier {
         }
         return;
       }
-      const outcome = this.applyOne(book, command);
+      const outcome = book.decide(
+        () => this.applyOne(book, command),
+        () => rejected(LEDGER_REJECTIONS.BALANCE_LIMIT),
+      );
       const decision: Decision = { command, outcome, balances: book.balances(payload), span: spans[index] };
       decisions.push(decision);
       decidedInBatch.set(payload.commandId, decision);
@@ -386,21 +389,22 @@ export class CommandBatchApplier {
 
   /**
    * Platform accounts, unlocked, with a zero balance that accumulates this
-   * batch's delta. Their id, kind and currency never change, so they are read
-   * once per process.
+   * batch's delta, and their balance as read now (`base`, for the balance
+   * limit). Other partitions' batches may move them before this one commits:
+   * should two together take one past NUMERIC(22,8), the later commit fails
+   * on the column, and its redelivery reads the new balance and refuses the
+   * command. Their id, kind and currency never change (kept for openAccounts).
    */
   private async loadPlatformAccounts(runner: QueryRunner, codes: readonly string[]): Promise<BookAccount[]> {
-    const missing = codes.filter((c) => !this.platformAccounts.has(c));
-    if (missing.length > 0) {
-      const rows: { id: string; code: string; kind: AccountKind; currency: string }[] = await runner.query(
-        `SELECT id, code, kind, currency FROM ${S}.accounts WHERE code = ANY($1::text[])`,
-        [missing],
-      );
-      for (const r of rows) this.platformAccounts.set(r.code, { id: String(r.id), code: r.code, kind: r.kind, currency: r.currency });
-    }
-    return codes.flatMap((code) => {
-      const known = this.platformAccounts.get(code);
-      return known === undefined ? [] : [{ ...known, walletKey: null, balance: new Decimal(0), shared: true }];
+    if (codes.length === 0) return [];
+    const rows: { id: string; code: string; kind: AccountKind; currency: string; balance: string }[] = await runner.query(
+      `SELECT id, code, kind, currency, balance::text AS balance FROM ${S}.accounts WHERE code = ANY($1::text[])`,
+      [codes],
+    );
+    return rows.map((r) => {
+      const account = { id: String(r.id), code: r.code, kind: r.kind, currency: r.currency };
+      this.platformAccounts.set(r.code, account);
+      return { ...account, walletKey: null, balance: new Decimal(0), shared: true, base: fromDb(r.balance) };
     });
   }
 
