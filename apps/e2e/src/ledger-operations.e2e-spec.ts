@@ -160,6 +160,43 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await platform(`house:${m2}:USDT`)).toBe('-99999999999986.99999999');
   });
 
+  it('answers INVALID_COMMAND for malformed fields, parks what cannot be keyed or stored, and the partition goes on', async () => {
+    // Each of these once failed its batch on every redelivery (a pool the holds table refuses, an id too long for
+    // its index, a NUL Postgres text cannot hold, a number where text goes), stopping the wallet's partition.
+    await system.fund(m, 'hank', '10', 'h');
+    const hank = wallet('hank');
+    const malformed: [string, Record<string, unknown>][] = [
+      ['order.created', { orderId: `${m}:h-o1`, amount: '1', pool: 'bogus' }],
+      ['order.created', { orderId: 'x'.repeat(3000), amount: '1' }],
+      ['order.created', { orderId: `${m}:h-o3\u0000`, amount: '1' }],
+      ['order.created', { orderId: 12345, amount: '1' }],
+      ['order.created', { amount: '1' }],
+      ['order.created', { orderId: `${m}:h-o6`, amount: 1 }],
+      ['trade.closed', { orderId: `${m}:h-o7`, winAmount: '1', tradeData: [1] }],
+      ['withdrawal.requested', { withdrawalId: { id: 1 }, amount: '1' }],
+      ['transfer.requested', { amount: '1' }],
+      ['conversion.requested', { toCurrency: 'BTC', amount: '1', rate: '0.5', rounding: 'bogus' }],
+      ['wallet.funding.requested', { amount: '1' }],
+    ];
+    for (const [k, [type, fields]] of malformed.entries()) {
+      await ledger.send(type as 'order.created', { ...hank, commandId: `${m}:hank-bad-${k}`, ...fields } as never);
+    }
+    const marker = uniqueId('unkeyable');
+    // Identities no result can be keyed by, and bytes that are no envelope: parked (NUL escaped), unanswered.
+    await ledger.send('order.created', { ...hank, commandId: `${marker}:${'c'.repeat(3000)}`, orderId: `${m}:h-o9`, amount: '1' });
+    await ledger.send('order.created', { ...hank, username: `hank\u0000${marker}`, commandId: `${m}:hank-nul`, orderId: `${m}:h-o10`, amount: '1' });
+    await ledger.sendRaw(`${m}:hank:USDT`, `not json \u0000 ${marker}`);
+    await ledger.sendRaw(`${m}:hank:USDT`, JSON.stringify({ eventId: `e\u0000${marker}`, type: 'order.created', version: 1, occurredAt: 'now', aggregateId: 'a', causationId: 'c', correlationId: 'r', payload: {} }));
+    await ledger.send('order.created', { ...hank, commandId: `${m}:hank-good`, orderId: `${m}:hank-good`, amount: '2' });
+    expect(await ledger.result(`${m}:hank-good`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '8.00000000', held: '2.00000000' } });
+    for (const k of malformed.keys()) expect([k, await ledger.result(`${m}:hank-bad-${k}`)]).toMatchObject([k, { status: 'REJECTED', reason: 'INVALID_COMMAND', balances: { available: '10.00000000' } }]);
+    const parked = await system.query<{ reason: string; raw: string }>(`SELECT reason, raw FROM ledger.parked_messages WHERE raw LIKE $1 ORDER BY id`, [`%${marker}%`]);
+    // The NUL username is caught at the envelope already: the aggregate key is made of it.
+    expect(parked.map((p) => p.reason).sort()).toEqual(['aggregateId has control characters', 'eventId has control characters', 'not JSON', 'order.created: commandId is too long']);
+    expect(parked.find((p) => p.reason === 'not JSON')?.raw).toBe(`not json \\u0000 ${marker}`);
+    expect(await balances('hank')).toBe('available=8.00000000 held=2.00000000');
+  });
+
   it('leaves every invariant intact', async () => {
     const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);

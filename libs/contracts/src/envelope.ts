@@ -1,3 +1,5 @@
+import { identifierProblem } from './identifier';
+
 /**
  * The envelope every event and command travels in. The payload schema is
  * named by `type` and `version` together (for example `order.created` v1).
@@ -27,12 +29,18 @@ export interface EventEnvelope<TType extends string = string, TPayload = unknown
   readonly payload: TPayload;
 }
 
+/** Longest envelope field (ids, type, instant, aggregate key), in code points; see identifierProblem. */
+export const ENVELOPE_FIELD_LENGTH_MAX = 512;
+
 /** Returns a string describing why `value` is not an envelope, or null when it is one. */
 export function envelopeProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'not an object';
   const v = value as Record<string, unknown>;
   for (const field of ['eventId', 'type', 'occurredAt', 'aggregateId', 'causationId', 'correlationId']) {
     if (typeof v[field] !== 'string' || (v[field] as string).length === 0) return `missing ${field}`;
+    // Consumers key rows and index entries by these (an event id in an inbox, for one).
+    const problem = identifierProblem(v[field], ENVELOPE_FIELD_LENGTH_MAX);
+    if (problem !== null) return `${field} ${problem}`;
   }
   if (typeof v['version'] !== 'number' || !Number.isInteger(v['version'])) return 'missing version';
   if (typeof v['payload'] !== 'object' || v['payload'] === null) return 'missing payload';

@@ -125,8 +125,22 @@ export interface ConversionRequestedV1 extends CommandBase {
   readonly rounding: RoundingMode;
 }
 
-/** `conversion.credit` v1: the bought side of a conversion, keyed by the target wallet (opened if needed). */
+/**
+ * `conversion.credit` v1: the bought side of a conversion, keyed by the target
+ * wallet (opened if needed). `soldAmount` and `soldCurrency` (the debit leg's)
+ * let it send a `conversion.refund` when the bought amount would take the
+ * target wallet past NUMERIC(22,8); credits written before they existed lack
+ * them and are then rejected with BALANCE_LIMIT, the money staying in FX.
+ */
 export interface ConversionCreditV1 extends CommandBase {
+  readonly conversionId: string;
+  readonly amount: string;
+  readonly soldAmount?: string;
+  readonly soldCurrency?: string;
+}
+
+/** `conversion.refund` v1: the sold amount back from FX to the source wallet, when the credit could not be made. */
+export interface ConversionRefundV1 extends CommandBase {
   readonly conversionId: string;
   readonly amount: string;
 }
@@ -146,6 +160,7 @@ export interface LedgerCommandPayloads {
   'transfer.refund': TransferLegV1;
   'conversion.requested': ConversionRequestedV1;
   'conversion.credit': ConversionCreditV1;
+  'conversion.refund': ConversionRefundV1;
 }
 
 export type LedgerCommandType = keyof LedgerCommandPayloads;
@@ -164,6 +179,7 @@ export const LEDGER_COMMAND_TYPES: readonly LedgerCommandType[] = [
   'transfer.refund',
   'conversion.requested',
   'conversion.credit',
+  'conversion.refund',
 ];
 
 /** Kafka key for everything touching one wallet, so its changes stay ordered on one partition. */

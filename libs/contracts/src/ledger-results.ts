@@ -62,6 +62,7 @@ const RESULT_TYPES: Record<LedgerCommandType, { accepted: string; rejected: stri
   'transfer.refund': { accepted: 'transfer.refunded', rejected: 'transfer.refund.rejected' },
   'conversion.requested': { accepted: 'conversion.debited', rejected: 'conversion.rejected' },
   'conversion.credit': { accepted: 'conversion.credited', rejected: 'conversion.credit.rejected' },
+  'conversion.refund': { accepted: 'conversion.refunded', rejected: 'conversion.refund.rejected' },
   'wallet.funding.requested': { accepted: 'wallet.funded', rejected: 'wallet.funding.rejected' },
 };
 

@@ -60,8 +60,17 @@ export async function parkRecords(
       records.map((r) => r.topic),
       records.map((r) => r.partition),
       records.map((r) => r.offset),
-      records.map((r) => r.problem),
-      records.map((r) => r.raw),
+      records.map((r) => storableText(r.problem)),
+      records.map((r) => storableText(r.raw)),
     ],
   );
+}
+
+/**
+ * Text Postgres can store: NUL is the one character a text column refuses
+ * (the insert, and with it the batch, would fail on every redelivery), so it
+ * is written as the six characters `\u0000`, as JSON would escape it.
+ */
+export function storableText(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
 }

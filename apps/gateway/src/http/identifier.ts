@@ -1,3 +1,7 @@
+import { identifierProblem as identifierProblemUpTo, type IdentifierProblem } from '@settlement/contracts';
+
+export type { IdentifierProblem };
+
 /**
  * Longest identifier accepted (extRequestId, username, extRefId,
  * externalTradeId, ...), counted in Unicode code points as JSON Schema's
@@ -5,26 +9,7 @@
  */
 export const IDENTIFIER_LENGTH_MAX = 128;
 
-/** Why a value is not an acceptable identifier. */
-export type IdentifierProblem = 'must be a non-empty string' | 'is too long' | 'has control characters' | 'has a lone surrogate';
-
-// A high surrogate not followed by a low one, or a low one not preceded by a high one.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Identifiers end up in idempotency keys, Postgres text columns and logs:
- * control characters (NUL is not even storable in Postgres text) and lone
- * surrogates (which UTF-8 cannot carry, so two different ids would collapse
- * into one key) are refused at the edge.
- */
+/** Why a request's identifier is not acceptable at the edge (see the contracts' identifierProblem). */
 export function identifierProblem(value: unknown): IdentifierProblem | null {
-  if (typeof value !== 'string' || value.length === 0) return 'must be a non-empty string';
-  if (LONE_SURROGATE.test(value)) return 'has a lone surrogate';
-  let codePoints = 0;
-  for (const char of value) {
-    const code = char.codePointAt(0) as number;
-    if (code < 0x20 || code === 0x7f) return 'has control characters';
-    codePoints++;
-  }
-  return codePoints > IDENTIFIER_LENGTH_MAX ? 'is too long' : null;
+  return identifierProblemUpTo(value, IDENTIFIER_LENGTH_MAX);
 }

@@ -2,7 +2,7 @@ import { LEDGER_REJECTIONS, type SettlementRequestedV1 } from '@settlement/contr
 import { Decimal } from '@settlement/money';
 import { settleOrders } from '../settlements/settle-orders/settle-orders.handler';
 import { holdStake } from '../holds/hold-stake/hold-stake.handler';
-import { rejected } from './outcome';
+import { rejected, type Outcome } from './outcome';
 import { BalanceLimitError, Book, type BookAccount } from './book';
 
 const walletKey = 'm:u:USDT';
@@ -22,7 +22,7 @@ function book(available: string, held: string, houseBase = '0'): Book {
 }
 
 const settle = (commandId: string, total: string, pnl: string): SettlementRequestedV1 => ({ ...wallet, commandId, requestHash: 'h', totalOrderAmount: total, pnlAmount: pnl });
-const decide = (b: Book, command: SettlementRequestedV1) => b.decide(() => settleOrders(b, command), () => rejected(LEDGER_REJECTIONS.BALANCE_LIMIT));
+const decide = (b: Book, command: SettlementRequestedV1) => b.decide<Outcome>(() => settleOrders(b, command), () => rejected(LEDGER_REJECTIONS.BALANCE_LIMIT));
 
 /** Everything a batch writes from a book, to compare before and after. */
 function state(b: Book) {

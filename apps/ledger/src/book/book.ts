@@ -220,6 +220,12 @@ export class Book {
     return tx;
   }
 
+  /** Whether `amount` more would keep the account within NUMERIC(22,8) (a shared account counting its base). */
+  canReceive(account: BookAccount, amount: Decimal): boolean {
+    const balance = account.balance.plus(amount);
+    return fitsAmountColumn(account.base === undefined ? balance : balance.plus(account.base));
+  }
+
   /**
    * Moves `amount` (positive) from one account to another within `tx`; throws
    * BalanceLimitError, changing nothing, when either account would go past

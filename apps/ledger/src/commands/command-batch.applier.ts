@@ -46,16 +46,18 @@ import { closeTrade } from '../trades/close-trade/close-trade.handler';
 import { requestWithdrawal, withdrawalHoldId } from '../withdrawals/request-withdrawal/request-withdrawal.handler';
 import { settleWithdrawal } from '../withdrawals/settle-withdrawal/settle-withdrawal.handler';
 import { creditTransfer, debitTransfer } from '../transfers/transfer-funds/transfer-funds.handler';
-import { creditConversion, debitConversion } from '../conversions/convert-funds/convert-funds.handler';
+import { creditConversion, debitConversion, refundConversion } from '../conversions/convert-funds/convert-funds.handler';
 import { holdStake } from '../holds/hold-stake/hold-stake.handler';
 import { releaseStake } from '../holds/release-stake/release-stake.handler';
 import { settleOrders, type SettleOutcome } from '../settlements/settle-orders/settle-orders.handler';
 import { LEDGER_SCHEMA } from '../ledger.config';
 import { DATA_SOURCE } from '../database/database.providers';
+import { identityProblem, payloadProblem } from './command-validation';
 
 const S = LEDGER_SCHEMA;
 
-type Command = { [K in LedgerCommandType]: { type: K; envelope: EventEnvelope<K, LedgerCommandPayloads[K]> } }[LedgerCommandType];
+/** A consumed command; `problem` says why its own fields are malformed (it is answered INVALID_COMMAND, reading and moving nothing). */
+type Command = { [K in LedgerCommandType]: { type: K; envelope: EventEnvelope<K, LedgerCommandPayloads[K]>; problem?: string } }[LedgerCommandType];
 
 
 interface StoredCommand {
@@ -111,7 +113,10 @@ export class CommandBatchApplier {
       }
       const problem = commandProblem(record.envelope);
       if (problem !== null) unreadable.push({ ...record, problem, raw: JSON.stringify(record.envelope) });
-      else commands.push({ type: record.envelope.type, envelope: record.envelope } as Command);
+      else {
+        const malformed = payloadProblem(record.envelope.type as LedgerCommandType, record.envelope.payload as Record<string, unknown>);
+        commands.push({ type: record.envelope.type, envelope: record.envelope, ...(malformed !== null ? { problem: malformed } : {}) } as Command);
+      }
     }
     if (unreadable.length > 0) this.logger.warn(`parking ${unreadable.length} unreadable ledger command(s)`);
 
@@ -332,10 +337,13 @@ export class CommandBatchApplier {
         }
         return;
       }
-      const outcome = book.decide(
-        () => this.applyOne(book, command),
-        () => rejected(LEDGER_REJECTIONS.BALANCE_LIMIT),
-      );
+      const outcome =
+        command.problem !== undefined
+          ? rejected(LEDGER_REJECTIONS.INVALID_COMMAND)
+          : book.decide(
+              () => this.applyOne(book, command),
+              () => rejected(LEDGER_REJECTIONS.BALANCE_LIMIT),
+            );
       const decision: Decision = { command, outcome, balances: book.balances(payload), span: spans[index] };
       decisions.push(decision);
       decidedInBatch.set(payload.commandId, decision);
@@ -436,6 +444,8 @@ export class CommandBatchApplier {
         return debitConversion(book, command.envelope.payload);
       case 'conversion.credit':
         return creditConversion(book, command.envelope.payload);
+      case 'conversion.refund':
+        return refundConversion(book, command.envelope.payload);
     }
   }
 }
@@ -493,6 +503,7 @@ type SettleAccepted = Extract<SettleOutcome, { status: 'ACCEPTED' }>;
  * refuse a second row for it, failing the whole batch on every redelivery).
  */
 function holdIdsOf(command: Command): string[] {
+  if (command.problem !== undefined) return [];
   switch (command.type) {
     case 'order.created':
       return [command.envelope.payload.orderId];
@@ -515,11 +526,13 @@ function holdIdsOf(command: Command): string[] {
  * holds and not only the ones commands name.
  */
 function readsOpenHolds(command: Command): boolean {
+  if (command.problem !== undefined) return false;
   return command.type === 'settlement.requested' || (command.type === 'order.cancelled' && command.envelope.payload.orderId === undefined);
 }
 
 /** Platform accounts a command may post to, with their kind; locked after the wallets, in id order. */
 function platformAccountsWithKind(command: Command): { code: string; kind: AccountKind; currency: string }[] {
+  if (command.problem !== undefined) return [];
   const p = command.envelope.payload;
   switch (command.type) {
     case 'wallet.funding.requested':
@@ -534,6 +547,7 @@ function platformAccountsWithKind(command: Command): { code: string; kind: Accou
       return [{ code: accountCodes.transit(p.merchantId, p.currency), kind: 'transit', currency: p.currency }];
     case 'conversion.requested':
     case 'conversion.credit':
+    case 'conversion.refund':
       return [{ code: accountCodes.fx(p.currency), kind: 'fx', currency: p.currency }];
     default:
       return [];
@@ -547,7 +561,7 @@ function platformAccountsOf(command: Command): string[] {
 /** Accounts to create before the batch: platform accounts, and the wallets that funding and conversion credits open. */
 function accountsToOpen(command: Command): { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] {
   const rows: { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] = platformAccountsWithKind(command).map((a) => ({ ...a, walletKey: null }));
-  if (command.type === 'wallet.funding.requested' || command.type === 'conversion.credit') {
+  if (command.problem === undefined && (command.type === 'wallet.funding.requested' || command.type === 'conversion.credit')) {
     const p = command.envelope.payload;
     const key = accountKey(p);
     rows.push({ code: accountCodes.available(p), walletKey: key, kind: 'available', currency: p.currency });
@@ -607,15 +621,12 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Why an envelope is not a ledger command this version understands, or null. */
+/** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
 function commandProblem(envelope: EventEnvelope): string | null {
   if (!(LEDGER_COMMAND_TYPES as readonly string[]).includes(envelope.type)) return `unknown command type ${envelope.type}`;
   if (envelope.version !== 1) return `unsupported version ${envelope.version} of ${envelope.type}`;
-  const p = envelope.payload as Record<string, unknown>;
-  for (const field of ['commandId', 'requestHash', 'merchantId', 'username', 'currency']) {
-    if (typeof p[field] !== 'string' || p[field] === '') return `${envelope.type} without ${field}`;
-  }
-  return null;
+  const problem = identityProblem(envelope.payload as Record<string, unknown>);
+  return problem === null ? null : `${envelope.type}: ${problem}`;
 }
 
 /** What a batch reads at its start; numbers and ids come as text (json_agg would give numbers). */

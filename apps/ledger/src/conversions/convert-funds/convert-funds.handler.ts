@@ -1,5 +1,5 @@
-import { LEDGER_REJECTIONS, type ConversionCreditV1, type ConversionRequestedV1 } from '@settlement/contracts';
-import { Decimal, formatAmount, parseAmount, roundToScale } from '@settlement/money';
+import { LEDGER_REJECTIONS, type ConversionCreditV1, type ConversionRefundV1, type ConversionRequestedV1 } from '@settlement/contracts';
+import { Decimal, fitsAmountColumn, formatAmount, parseAmount, roundToScale } from '@settlement/money';
 import { accountCodes } from '../../book/account-codes';
 import type { Book } from '../../book/book';
 import { rejected, type Outcome } from '../../book/outcome';
@@ -25,6 +25,8 @@ export function debitConversion(book: Book, command: ConversionRequestedV1): Out
   }
   const bought = convertedAmount(amount.value, new Decimal(command.rate), command.rounding);
   if (!bought.greaterThan(0)) return rejected(LEDGER_REJECTIONS.INVALID_COMMAND);
+  // No wallet could ever be credited more than NUMERIC(22,8) holds: refused before anything moves.
+  if (!fitsAmountColumn(bought)) return rejected(LEDGER_REJECTIONS.BALANCE_LIMIT);
   const wallet = book.wallet(command);
   if (wallet === undefined) return rejected(LEDGER_REJECTIONS.WALLET_NOT_FOUND);
   if (wallet.available.balance.lessThan(amount.value)) return rejected(LEDGER_REJECTIONS.INSUFFICIENT_BALANCE);
@@ -38,17 +40,49 @@ export function debitConversion(book: Book, command: ConversionRequestedV1): Out
     currency: command.toCurrency,
     conversionId: command.commandId,
     amount: formatAmount(bought),
+    soldAmount: formatAmount(amount.value),
+    soldCurrency: command.currency,
   };
   return { status: 'ACCEPTED', tx, followUps: [{ type: 'conversion.credit', payload: credit }] };
 }
 
-/** Bought leg: the FX account of the target currency pays the user's wallet (opened if needed). */
+/**
+ * Bought leg: the FX account of the target currency pays the user's wallet
+ * (opened if needed). When that would take the wallet past NUMERIC(22,8), a
+ * `conversion.refund` returns the sold amount to the source wallet instead.
+ */
 export function creditConversion(book: Book, command: ConversionCreditV1): Outcome {
   const amount = parseAmount(command.amount, 'positive');
   if (!amount.ok) return rejected(LEDGER_REJECTIONS.INVALID_COMMAND);
   const wallet = book.wallet(command);
   if (wallet === undefined) throw new Error(`conversion credit ${command.commandId}: wallet was not opened before the batch`);
-  const tx = book.begin(command.commandId, 'convert-buy');
+  const fx = book.account(accountCodes.fx(command.currency));
+  if (book.canReceive(wallet.available, amount.value) || command.soldAmount === undefined || command.soldCurrency === undefined) {
+    const tx = book.begin(command.commandId, 'convert-buy');
+    // Past the limit without a sold side to refund (a credit from before soldAmount existed): BALANCE_LIMIT.
+    book.transfer(tx, fx, wallet.available, amount.value);
+    return { status: 'ACCEPTED', tx };
+  }
+  const tx = book.begin(command.commandId, 'convert-bounce');
+  const refund: ConversionRefundV1 = {
+    commandId: `${command.conversionId}:refund`,
+    requestHash: command.requestHash,
+    merchantId: command.merchantId,
+    username: command.username,
+    currency: command.soldCurrency,
+    conversionId: command.conversionId,
+    amount: command.soldAmount,
+  };
+  return { status: 'ACCEPTED', tx, followUps: [{ type: 'conversion.refund', payload: refund }] };
+}
+
+/** The sold amount back from the FX account of its currency to the source wallet, which the debit leg found. */
+export function refundConversion(book: Book, command: ConversionRefundV1): Outcome {
+  const amount = parseAmount(command.amount, 'positive');
+  if (!amount.ok) return rejected(LEDGER_REJECTIONS.INVALID_COMMAND);
+  const wallet = book.wallet(command);
+  if (wallet === undefined) throw new Error(`conversion refund ${command.commandId} to a missing wallet`);
+  const tx = book.begin(command.commandId, 'convert-refund');
   book.transfer(tx, book.account(accountCodes.fx(command.currency)), wallet.available, amount.value);
   return { status: 'ACCEPTED', tx };
 }

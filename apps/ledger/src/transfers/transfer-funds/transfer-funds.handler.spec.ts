@@ -48,4 +48,18 @@ describe('two-leg transfer', () => {
     ]);
     expect(withoutBob.account('transit:m:USDT').balance.toString()).toBe('30');
   });
+
+  it('bounces a refund when the credit would take the receiver past NUMERIC(22,8), and credits up to the limit', () => {
+    const leg: TransferLegV1 = { commandId: 't1:credit', requestHash: 'h', merchantId: 'm', username: 'bob', currency: 'USDT', transferId: 't1', amount: '30', counterparty: 'alice' };
+    const bobAt = (available: string) =>
+      new Book([account('3', 'transit:m:USDT', 'transit', '30'), account('4', 'user:m:bob:USDT:available', 'available', available, 'm:bob:USDT'), account('5', 'user:m:bob:USDT:held', 'held', '0', 'm:bob:USDT')]);
+    const full = bobAt('99999999999970.00000001');
+    const bounced = creditTransfer(full, leg, 'credit');
+    expect(bounced.status === 'ACCEPTED' && bounced.followUps).toEqual([{ type: 'transfer.refund', payload: expect.objectContaining({ commandId: 't1:refund', username: 'alice' }) }]);
+    expect(full.account('user:m:bob:USDT:available').balance.toFixed(8)).toBe('99999999999970.00000001');
+    expect(full.touchedAccounts()).toEqual([]);
+    const room = bobAt('99999999999969.99999999');
+    expect(creditTransfer(room, leg, 'credit')).toEqual({ status: 'ACCEPTED', tx: expect.anything() });
+    expect(room.account('user:m:bob:USDT:available').balance.toFixed(8)).toBe('99999999999999.99999999');
+  });
 });

@@ -33,15 +33,17 @@ export function debitTransfer(book: Book, command: TransferRequestedV1): Outcome
 
 /**
  * Second leg: transit to the receiver's available balance, or, when the
- * receiver has no wallet, a `transfer.refund` back to the sender.
+ * receiver has no wallet or the amount would take it past NUMERIC(22,8), a
+ * `transfer.refund` back to the sender.
  */
 export function creditTransfer(book: Book, command: TransferLegV1, kind: 'credit' | 'refund'): Outcome {
   const amount = parseAmount(command.amount, 'positive');
   if (!amount.ok) return rejected(LEDGER_REJECTIONS.INVALID_COMMAND);
   const transit = book.account(accountCodes.transit(command.merchantId, command.currency));
   const wallet = book.wallet(command);
-  if (wallet === undefined) {
-    // A refund goes to the sender, whose wallet existed a moment ago; it cannot be missing.
+  if (wallet === undefined || (kind === 'credit' && !book.canReceive(wallet.available, amount.value))) {
+    // A refund goes to the sender, whose wallet existed a moment ago; it cannot be missing. (A refund past the
+    // limit is rejected BALANCE_LIMIT, the money staying in transit, accounted for.)
     if (kind === 'refund') throw new Error(`refund of transfer ${command.transferId} to a missing wallet`);
     const tx = book.begin(command.commandId, 'transfer-bounce');
     const refund: TransferLegV1 = {
