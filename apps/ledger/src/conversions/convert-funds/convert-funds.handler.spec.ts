@@ -35,6 +35,10 @@ describe('two-leg conversion at the balance limit', () => {
     expect(refundConversion(back, { commandId: 'c1:refund', requestHash: 'h', merchantId: 'm', username: 'u', currency: 'USDT', conversionId: 'c1', amount: '50.00000000' }).status).toBe('ACCEPTED');
     expect(back.account('user:m:u:USDT:available').balance.toFixed(8)).toBe('100.00000000');
     expect(back.account('fx:USDT').balance.toFixed(8)).toBe('0.00000000');
+    expect(refundConversion(btc, { commandId: 'x:refund', requestHash: 'h', merchantId: 'm', username: 'nobody', currency: 'BTC', conversionId: 'x', amount: '1' })).toEqual({
+      status: 'REJECTED',
+      reason: 'WALLET_NOT_FOUND',
+    });
     // A credit from before the sold side was carried has nothing to refund: the limit refuses it (Book.decide answers BALANCE_LIMIT).
     const { soldAmount: _a, soldCurrency: _c, ...legacy } = credit;
     expect(() => creditConversion(btc, legacy)).toThrow('past the largest NUMERIC(22,8) balance');

@@ -81,7 +81,8 @@ export function refundConversion(book: Book, command: ConversionRefundV1): Outco
   const amount = parseAmount(command.amount, 'positive');
   if (!amount.ok) return rejected(LEDGER_REJECTIONS.INVALID_COMMAND);
   const wallet = book.wallet(command);
-  if (wallet === undefined) throw new Error(`conversion refund ${command.commandId} to a missing wallet`);
+  // The debit leg found this wallet: missing, the refund is none of ours, and is answered as such.
+  if (wallet === undefined) return rejected(LEDGER_REJECTIONS.WALLET_NOT_FOUND);
   const tx = book.begin(command.commandId, 'convert-refund');
   book.transfer(tx, book.account(accountCodes.fx(command.currency)), wallet.available, amount.value);
   return { status: 'ACCEPTED', tx };

@@ -47,6 +47,9 @@ describe('two-leg transfer', () => {
       { type: 'transfer.refund', payload: expect.objectContaining({ commandId: 't1:refund', username: 'alice', amount: '30' }) },
     ]);
     expect(withoutBob.account('transit:m:USDT').balance.toString()).toBe('30');
+    // A refund to a wallet that does not exist is none of the ledger's: answered, not a failed batch.
+    expect(creditTransfer(withoutBob, { ...leg, commandId: 't1:refund' }, 'refund')).toEqual({ status: 'REJECTED', reason: 'WALLET_NOT_FOUND' });
+    expect(withoutBob.transactions.map((t) => t.commandId)).toEqual(['t1:credit']);
   });
 
   it('bounces a refund when the credit would take the receiver past NUMERIC(22,8), and credits up to the limit', () => {

@@ -42,9 +42,10 @@ export function creditTransfer(book: Book, command: TransferLegV1, kind: 'credit
   const transit = book.account(accountCodes.transit(command.merchantId, command.currency));
   const wallet = book.wallet(command);
   if (wallet === undefined || (kind === 'credit' && !book.canReceive(wallet.available, amount.value))) {
-    // A refund goes to the sender, whose wallet existed a moment ago; it cannot be missing. (A refund past the
-    // limit is rejected BALANCE_LIMIT, the money staying in transit, accounted for.)
-    if (kind === 'refund') throw new Error(`refund of transfer ${command.transferId} to a missing wallet`);
+    // A refund goes to the sender, whose wallet existed a moment ago: missing, it is no refund of ours, and is
+    // answered as such rather than failing the batch. (A refund past the limit is rejected BALANCE_LIMIT, the
+    // money staying in transit, accounted for.)
+    if (kind === 'refund') return rejected(LEDGER_REJECTIONS.WALLET_NOT_FOUND);
     const tx = book.begin(command.commandId, 'transfer-bounce');
     const refund: TransferLegV1 = {
       ...command,
