@@ -108,6 +108,18 @@ export interface OutboxRelaySettings {
    * event id; consumers dedupe).
    */
   readonly deleteDelayMs: number;
+  /**
+   * Rows this relay deletes between two VACUUMs of the outbox it runs itself
+   * (0: never). The table is a queue: every row is inserted, published and
+   * deleted within a second, and autovacuum (a minute between visits by
+   * default, and only past 20% dead rows) left 1.2 million dead rows, 810 MB,
+   * after bench:ledger's million commands: every insert extended the table.
+   * Vacuumed every 20,000 deletes it stayed at 22 MB, its pages reused while
+   * still in shared buffers, and Postgres spent 63 us of CPU per command there
+   * against 66-70. Lowering autovacuum's own delay instead (1 s) also woke it
+   * for every insert-only table and cost more than it saved (83 us).
+   */
+  readonly vacuumAfterDeletes: number;
 }
 
 /**
@@ -145,6 +157,9 @@ export class OutboxRelay {
   /** Ids of rows sent and not yet deleted, and since when the oldest of them waits. */
   private sent: string[] = [];
   private sentSinceMs = 0;
+  /** Rows deleted since the last VACUUM this relay ran (see `vacuumAfterDeletes`), and whether one is running. */
+  private deletedSinceVacuum = 0;
+  private vacuuming = false;
   /** Rows published since start, for health and benchmarks. */
   publishedCount = 0;
 
@@ -303,6 +318,26 @@ export class OutboxRelay {
       // Deleted, or left for the sweep (which sends them again) when the delete failed.
       for (const id of ids) this.inFlight.delete(id);
     }
+    this.deleted(ids.length);
+  }
+
+  /**
+   * Counts deleted rows and, every `vacuumAfterDeletes` of them, vacuums the
+   * outbox in the background on a pooled connection (VACUUM runs outside a
+   * transaction), one at a time. Without truncation: shortening the table
+   * takes an exclusive lock that the batches' inserts would queue behind, and
+   * the space is about to be used again anyway.
+   */
+  private deleted(count: number): void {
+    if (this.settings.vacuumAfterDeletes <= 0) return;
+    this.deletedSinceVacuum += count;
+    if (this.deletedSinceVacuum < this.settings.vacuumAfterDeletes || this.vacuuming) return;
+    this.deletedSinceVacuum = 0;
+    this.vacuuming = true;
+    void this.dataSource
+      .query(`VACUUM (TRUNCATE false) ${this.settings.schema}.outbox`)
+      .catch((error: Error) => this.log(`outbox vacuum failed (autovacuum will still come): ${error.message}`))
+      .finally(() => (this.vacuuming = false));
   }
 
   /** Sweeps one batch of rows nobody handed over; returns how many it published. */
@@ -327,6 +362,7 @@ export class OutboxRelay {
       await runner.query(`DELETE FROM ${this.settings.schema}.outbox WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       await runner.commitTransaction();
       this.publishedCount += rows.length;
+      this.deleted(rows.length);
       return rows.length;
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction();
