@@ -222,8 +222,7 @@ export class Book {
 
   /** Whether `amount` more would keep the account within NUMERIC(22,8) (a shared account counting its base). */
   canReceive(account: BookAccount, amount: Decimal): boolean {
-    const balance = account.balance.plus(amount);
-    return fitsAmountColumn(account.base === undefined ? balance : balance.plus(account.base));
+    return fitsColumn(account, account.balance.plus(amount));
   }
 
   /**
@@ -236,8 +235,8 @@ export class Book {
     if (from.currency !== to.currency) throw new Error(`transfer across currencies ${from.currency} -> ${to.currency}`);
     const fromBalance = from.balance.minus(amount);
     const toBalance = to.balance.plus(amount);
-    if (!fitsAmountColumn(from.base === undefined ? fromBalance : fromBalance.plus(from.base))) throw new BalanceLimitError(from.code);
-    if (!fitsAmountColumn(to.base === undefined ? toBalance : toBalance.plus(to.base))) throw new BalanceLimitError(to.code);
+    if (!fitsColumn(from, fromBalance)) throw new BalanceLimitError(from.code);
+    if (!fitsColumn(to, toBalance)) throw new BalanceLimitError(to.code);
     if (this.undo !== undefined) {
       const [fromBefore, toBefore, fromTouched, toTouched, postings] = [from.balance, to.balance, this.touched.has(from), this.touched.has(to), tx.postings.length];
       this.undo.push(() => {
@@ -269,6 +268,11 @@ export class Book {
   static walletKey(ref: WalletRef): string {
     return accountKey(ref);
   }
+}
+
+/** Whether the account can hold `balance` (a shared account's is a delta on its base). */
+function fitsColumn(account: BookAccount, balance: Decimal): boolean {
+  return fitsAmountColumn(account.base === undefined ? balance : balance.plus(account.base));
 }
 
 /** Orders bigint ids given as strings. */
