@@ -160,6 +160,20 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await platform(`house:${m2}:USDT`)).toBe('-99999999999986.99999999');
   });
 
+  it('sends a conversion back to the source wallet when its credit would take the target past NUMERIC(22,8)', async () => {
+    // A currency of this test's own, so that its external clearing account starts at zero.
+    const big = uniqueId('LIM');
+    await ledger.send('wallet.funding.requested', { ...wallet('ivan', big), commandId: `${m}:ivan-fund-big`, amount: '99999999999990', reference: 'ivan-big' });
+    expect(await ledger.result(`${m}:ivan-fund-big`)).toMatchObject({ status: 'ACCEPTED' });
+    await system.fund(m, 'ivan', '100', 'i');
+    await ledger.send('conversion.requested', { ...wallet('ivan'), commandId: `${m}:ivan-c1`, toCurrency: big, amount: '10', rate: '1', rounding: 'down' });
+    expect(await ledger.result(`${m}:ivan-c1`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '90.00000000' } });
+    // The credit bounces (10 more would make 100000000000000), and the refund pays the 10 USDT back from FX.
+    expect(await ledger.result(`${m}:ivan-c1:credit`)).toMatchObject({ status: 'ACCEPTED', balances: { currency: big, available: '99999999999990.00000000' } });
+    expect(await ledger.result(`${m}:ivan-c1:refund`)).toMatchObject({ status: 'ACCEPTED', balances: { currency: 'USDT', available: '100.00000000' } });
+    expect(await balances('ivan', big)).toBe('available=99999999999990.00000000 held=0.00000000');
+  });
+
   it('answers INVALID_COMMAND for malformed fields, parks what cannot be keyed or stored, and the partition goes on', async () => {
     // Each of these once failed its batch on every redelivery (a pool the holds table refuses, an id too long for
     // its index, a NUL Postgres text cannot hold, a number where text goes), stopping the wallet's partition.
