@@ -82,6 +82,17 @@ describe('cancel and settlement: held money released and settled exactly', () =>
     expect(tooMuch).toMatchObject({ status: 400, body: { code: 11000013, success: false } });
   });
 
+  it('answers 400/11000110 for a settlement whose payout would take the balance past NUMERIC(22,8), moving nothing', async () => {
+    await system.fund(merchant, 'cara', '5', 'initial-cara');
+    expect(await call('PUT', 'create', { extRequestId: uniqueId('o'), username: 'cara', currency: 'USDT', amount: '5', bonusAmount: '0' })).toMatchObject({ status: 200 });
+    const past = await call('POST', 'settlement', { extRequestId: uniqueId('s'), username: 'cara', currency: 'USDT', totalOrderAmount: '5', pnlAmount: '99999999999999' });
+    expect(past).toMatchObject({ status: 400, body: { code: 11000110, msg: 'A balance would exceed 99999999999999.99999999', success: false } });
+    expect(await balances('cara')).toEqual({ available: '0.00000000', held: '5.00000000' });
+    const settled = await call('POST', 'settlement', { extRequestId: uniqueId('s'), username: 'cara', currency: 'USDT', totalOrderAmount: '5', pnlAmount: '1' });
+    expect(settled).toMatchObject({ status: 200, body: { code: 1 } });
+    expect(await balances('cara')).toEqual({ available: '6.00000000', held: '0.00000000' });
+  });
+
   it('leaves a consistent ledger', async () => {
     const audit = await system.auditWhenDrained();
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);
