@@ -19,7 +19,7 @@ export function identifierProblem(value: unknown, maxCodePoints: number): Identi
   if (value.length > 2 * maxCodePoints) return 'is too long';
   if (LONE_SURROGATE.test(value)) return 'has a lone surrogate';
   if (CONTROL.test(value)) return 'has control characters';
-  // Counted only when the units alone exceed the limit (the ledger checks a dozen ids per command).
+  // Counted only when the units alone exceed the limit (the ledger checks several ids per command).
   return value.length > maxCodePoints && codePoints(value) > maxCodePoints ? 'is too long' : null;
 }
 

@@ -11,7 +11,7 @@ export const COMMAND_ID_LENGTH_MAX = 600;
 export const REFERENCE_LENGTH_MAX = 512;
 /** Longest merchant id, username, currency or request hash: an account code joins three of them. */
 export const NAME_LENGTH_MAX = 128;
-/** Longest amount or rate text; the handlers parse it (parseAmount refuses more than 22 digits anyway). */
+/** Longest amount or rate text; the handlers parse it (parseAmount allows at most 14 integer digits and 8 decimals). */
 const NUMBER_TEXT_LENGTH_MAX = 64;
 
 type Rule =
