@@ -564,8 +564,10 @@ function platformAccountsOf(command: Command): string[] {
 
 /** Accounts to create before the batch: platform accounts, and the wallets that funding and conversion credits open. */
 function accountsToOpen(command: Command): { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] {
+  // A malformed command opens nothing (it reads and moves nothing either).
+  if (command.problem !== undefined) return [];
   const rows: { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] = platformAccountsWithKind(command).map((a) => ({ ...a, walletKey: null }));
-  if (command.problem === undefined && (command.type === 'wallet.funding.requested' || command.type === 'conversion.credit')) {
+  if (command.type === 'wallet.funding.requested' || command.type === 'conversion.credit') {
     const p = command.envelope.payload;
     const key = accountKey(p);
     rows.push({ code: accountCodes.available(p), walletKey: key, kind: 'available', currency: p.currency });

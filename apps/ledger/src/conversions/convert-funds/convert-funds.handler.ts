@@ -1,7 +1,7 @@
 import { LEDGER_REJECTIONS, type ConversionCreditV1, type ConversionRefundV1, type ConversionRequestedV1 } from '@settlement/contracts';
 import { Decimal, fitsAmountColumn, formatAmount, parseAmount, roundToScale } from '@settlement/money';
 import { accountCodes } from '../../book/account-codes';
-import type { Book } from '../../book/book';
+import type { Book, BookAccount } from '../../book/book';
 import { rejected, type Outcome } from '../../book/outcome';
 
 /** Largest significant digits a rate may have; more would only be noise. */
@@ -56,12 +56,9 @@ export function creditConversion(book: Book, command: ConversionCreditV1): Outco
   if (!amount.ok) return rejected(LEDGER_REJECTIONS.INVALID_COMMAND);
   const wallet = book.wallet(command);
   if (wallet === undefined) throw new Error(`conversion credit ${command.commandId}: wallet was not opened before the batch`);
-  const fx = book.account(accountCodes.fx(command.currency));
   if (book.canReceive(wallet.available, amount.value) || command.soldAmount === undefined || command.soldCurrency === undefined) {
-    const tx = book.begin(command.commandId, 'convert-buy');
     // Past the limit without a sold side to refund (a credit from before soldAmount existed): BALANCE_LIMIT.
-    book.transfer(tx, fx, wallet.available, amount.value);
-    return { status: 'ACCEPTED', tx };
+    return payFromFx(book, command, wallet.available, amount.value, 'convert-buy');
   }
   const tx = book.begin(command.commandId, 'convert-bounce');
   const refund: ConversionRefundV1 = {
@@ -83,7 +80,12 @@ export function refundConversion(book: Book, command: ConversionRefundV1): Outco
   const wallet = book.wallet(command);
   // The debit leg found this wallet: missing, the refund is none of ours, and is answered as such.
   if (wallet === undefined) return rejected(LEDGER_REJECTIONS.WALLET_NOT_FOUND);
-  const tx = book.begin(command.commandId, 'convert-refund');
-  book.transfer(tx, book.account(accountCodes.fx(command.currency)), wallet.available, amount.value);
+  return payFromFx(book, command, wallet.available, amount.value, 'convert-refund');
+}
+
+/** A transaction of `type` paying `amount` from the FX account of the command's currency to `available`. */
+function payFromFx(book: Book, command: ConversionCreditV1 | ConversionRefundV1, available: BookAccount, amount: Decimal, type: string): Outcome {
+  const tx = book.begin(command.commandId, type);
+  book.transfer(tx, book.account(accountCodes.fx(command.currency)), available, amount);
   return { status: 'ACCEPTED', tx };
 }
