@@ -1,3 +1,4 @@
+import { Decimal } from '@settlement/money';
 import { LedgerDriver } from './ledger-driver';
 import { System, uniqueId } from './system';
 
@@ -209,6 +210,100 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(parked.map((p) => p.reason).sort()).toEqual(['aggregateId has control characters', 'eventId has control characters', 'not JSON', 'order.created: commandId is too long']);
     expect(parked.find((p) => p.reason === 'not JSON')?.raw).toBe(`not json \\u0000 ${marker}`);
     expect(await balances('hank')).toBe('available=8.00000000 held=2.00000000');
+  });
+
+  it("serves a wallet's posting history newest first, filtered, paged by cursor, and refuses bad queries with stable codes", async () => {
+    await system.fund(m, 'carol', '50', 'c');
+    const sent = [
+      ['order.created', { commandId: `${m}:carol-h1`, orderId: `${m}:carol-o1`, amount: '10' }],
+      ['order.cancelled', { commandId: `${m}:carol-r1`, orderId: `${m}:carol-o1`, amount: '10' }],
+      ['order.created', { commandId: `${m}:carol-h2`, orderId: `${m}:carol-o2`, amount: '5' }],
+      ['settlement.requested', { commandId: `${m}:carol-s1`, totalOrderAmount: '5', pnlAmount: '2.5' }],
+    ] as const;
+    const refs: Record<string, string> = {};
+    for (const [type, payload] of sent) {
+      await ledger.send(type, { ...wallet('carol'), ...payload });
+      const result = await ledger.result(payload.commandId);
+      expect(result.status).toBe('ACCEPTED');
+      refs[payload.commandId] = result.transactionRef as string;
+    }
+    const history = async (query = '', username = 'carol') => {
+      const response = await fetch(`${system.services.ledger.url}/wallets/${m}/${username}/USDT/postings${query}`);
+      return { status: response.status, body: (await response.json()) as { items: Record<string, string>[]; nextCursor: string | null } & Record<string, unknown> };
+    };
+
+    // Newest first: the settlement's three (held to available, and the profit from the house), the second hold's two, the release's, the first hold's, the funding's one.
+    const all = await history();
+    expect(all.status).toBe(200);
+    expect(all.body.nextCursor).toBeNull();
+    expect(all.body.items.map((p) => `${p['type']}:${p['account']}:${p['amount']}`).sort()).toEqual(
+      [
+        'settlement:held:-5.00000000',
+        'settlement:available:5.00000000',
+        'settlement:available:2.50000000',
+        'hold:available:-5.00000000',
+        'hold:held:5.00000000',
+        'release:held:-10.00000000',
+        'release:available:10.00000000',
+        'hold:available:-10.00000000',
+        'hold:held:10.00000000',
+        'funding:available:50.00000000',
+      ].sort(),
+    );
+    const ids = all.body.items.map((p) => BigInt(p['postingId']));
+    expect(ids.every((id, i) => i === 0 || id < ids[i - 1])).toBe(true);
+    expect(all.body.items.slice(0, 3).every((p) => p['commandId'] === `${m}:carol-s1` && p['transactionRef'] === refs[`${m}:carol-s1`])).toBe(true);
+    expect(all.body.items[all.body.items.length - 1]).toMatchObject({ type: 'funding', account: 'available', amount: '50.00000000' });
+    // The postings add up to the balances.
+    const sum = (account: string) => all.body.items.filter((p) => p['account'] === account).reduce((s, p) => s.plus(p['amount']), new Decimal(0)).toFixed(8);
+    expect(await balances('carol')).toBe(`available=${sum('available')} held=${sum('held')}`);
+
+    // Pages of 4 by cursor: every posting once, in the same order, and no cursor after the last page.
+    const paged: Record<string, string>[] = [];
+    let cursor: string | null = '';
+    let pages = 0;
+    while (cursor !== null) {
+      const page = await history(`?limit=4${cursor === '' ? '' : `&cursor=${cursor}`}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(4);
+      paged.push(...page.body.items);
+      cursor = page.body.nextCursor;
+      pages += 1;
+    }
+    expect(pages).toBe(3);
+    expect(paged).toEqual(all.body.items);
+
+    // Filters.
+    const holds = await history('?type=hold');
+    // The second hold's postings first, then the first's.
+    expect(holds.body.items.map((p) => `${p['commandId']}:${p['account']}:${p['amount']}`).slice(0, 2).sort()).toEqual([`${m}:carol-h2:available:-5.00000000`, `${m}:carol-h2:held:5.00000000`]);
+    expect(holds.body.items.map((p) => `${p['commandId']}:${p['account']}:${p['amount']}`).slice(2).sort()).toEqual([`${m}:carol-h1:available:-10.00000000`, `${m}:carol-h1:held:10.00000000`]);
+    const held = await history('?account=held&type=release');
+    expect(held.body.items).toEqual([expect.objectContaining({ type: 'release', account: 'held', amount: '-10.00000000', commandId: `${m}:carol-r1` })]);
+    const createdAt = all.body.items.map((p) => Date.parse(p['createdAt']));
+    const future = new Date(Math.max(...createdAt) + 60000).toISOString();
+    const past = new Date(Math.min(...createdAt) - 60000).toISOString();
+    expect((await history(`?from=${future}`)).body.items).toEqual([]);
+    expect((await history(`?to=${past}`)).body.items).toEqual([]);
+    expect((await history(`?from=${past}&to=${future}`)).body.items).toEqual(all.body.items);
+
+    // Bad input: 400 with a stable code naming the field, never a database error; an unknown wallet is 404.
+    for (const [query, body] of [
+      ['?limit=0', { error: 'INVALID_LIMIT', field: 'limit' }],
+      ['?limit=-5', { error: 'INVALID_LIMIT', field: 'limit' }],
+      ['?limit=501', { error: 'INVALID_LIMIT', field: 'limit' }],
+      ['?cursor=abc', { error: 'INVALID_CURSOR', field: 'cursor' }],
+      ['?cursor=99999999999999999999', { error: 'INVALID_CURSOR', field: 'cursor' }],
+      ['?type=payout', { error: 'INVALID_FILTER', field: 'type' }],
+      ['?type=hold&type=release', { error: 'INVALID_FILTER', field: 'type' }],
+      ['?account=house', { error: 'INVALID_FILTER', field: 'account' }],
+      ['?from=2026-02-30T00:00:00Z', { error: 'INVALID_FILTER', field: 'from' }],
+      ['?to=tomorrow', { error: 'INVALID_FILTER', field: 'to' }],
+    ] as const) {
+      const refused = await history(query);
+      expect({ query, status: refused.status, body: refused.body }).toEqual({ query, status: 400, body: body });
+    }
+    expect(await history('', 'nobody-at-all')).toEqual({ status: 404, body: { error: 'WALLET_NOT_FOUND' } });
   });
 
   it('leaves every invariant intact', async () => {

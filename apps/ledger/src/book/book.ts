@@ -1,6 +1,7 @@
 import { accountKey, type HoldPool, type WalletBalances, type WalletRef } from '@settlement/contracts';
 import { Decimal, fitsAmountColumn, formatAmount } from '@settlement/money';
 import type { AccountKind } from './account-codes';
+import type { TransactionType } from './transaction-types';
 
 /** An account as loaded (and locked) for one batch. */
 export interface BookAccount {
@@ -60,7 +61,7 @@ export interface PendingTransaction {
   /** Ledger transaction id, assigned from the sequence when the batch is written. */
   id?: string;
   readonly commandId: string;
-  readonly type: string;
+  readonly type: TransactionType;
   readonly postings: Posting[];
 }
 
@@ -214,7 +215,7 @@ export class Book {
   }
 
   /** Starts a transaction for a command; postings are added with `transfer`. */
-  begin(commandId: string, type: string): PendingTransaction {
+  begin(commandId: string, type: TransactionType): PendingTransaction {
     const tx: PendingTransaction = { commandId, type, postings: [] };
     this.transactions.push(tx);
     return tx;

@@ -2,10 +2,8 @@ import { Controller, Get, HttpException, Inject, Param, Query } from '@nestjs/co
 import type { DataSource } from 'typeorm';
 import { accountKey } from '@settlement/contracts';
 import { DATA_SOURCE } from '../database/database.providers';
+import { postingFilterOf } from './posting-filter';
 
-/** Page size of history queries when the caller does not say, and the most it may ask for. */
-const pageSizeDefault = 50;
-const pageSizeMax = 500;
 
 /**
  * Read side of the ledger for the gateway and operators: balances, posting
@@ -29,38 +27,49 @@ export class LedgerQueriesController {
   }
 
   /**
-   * Postings of one wallet, newest first. Filters: `type` (hold, release,
-   * settlement, funding), `account` (available or held), `from`/`to` (ISO
-   * instants). `cursor` is the `nextCursor` of the previous page.
+   * Postings of one wallet's available and held accounts, newest first, each
+   * with the transaction and command that made it. Filters: `type` (one of
+   * TRANSACTION_TYPES), `account` (available or held), `from` (inclusive)
+   * and `to` (exclusive), ISO 8601 instants with a time zone. `limit` is 1 to
+   * 500 (50 when absent). `cursor` is the previous page's `nextCursor`, null
+   * on the last page. Bad input is 400 with a stable `error` (and the
+   * `field`); a wallet the ledger has never seen is 404 WALLET_NOT_FOUND.
    */
   @Get('wallets/:merchantId/:username/:currency/postings')
   async postings(
     @Param('merchantId') merchantId: string,
     @Param('username') username: string,
     @Param('currency') currency: string,
-    @Query() query: Record<string, string | undefined>,
+    @Query() query: Record<string, unknown>,
   ): Promise<{ items: Record<string, string>[]; nextCursor: string | null }> {
-    const limit = Math.min(Number(query['limit'] ?? pageSizeDefault) || pageSizeDefault, pageSizeMax);
-    const cursor = query['cursor'];
-    if (cursor !== undefined && !/^[0-9]+$/.test(cursor)) throw new HttpException({ error: 'INVALID_CURSOR' }, 400);
-    for (const field of ['from', 'to']) {
-      if (query[field] !== undefined && Number.isNaN(Date.parse(query[field] as string))) throw new HttpException({ error: 'INVALID_FILTER', field }, 400);
-    }
-    const rows: Record<string, string>[] = await this.dataSource.query(
-      `SELECT p.id::text AS "postingId", t.id::text AS "transactionRef", t.type, t.command_id AS "commandId", a.kind AS account,
-              p.amount::text AS amount, p.created_at AS "createdAt"
-       FROM ledger.postings p JOIN ledger.accounts a ON a.id = p.account_id JOIN ledger.transactions t ON t.id = p.transaction_id
-       WHERE a.wallet_key = $1
-         AND ($2::bigint IS NULL OR p.id < $2::bigint)
-         AND ($3::text IS NULL OR t.type = $3)
-         AND ($4::text IS NULL OR a.kind = $4)
-         AND ($5::timestamptz IS NULL OR p.created_at >= $5)
-         AND ($6::timestamptz IS NULL OR p.created_at < $6)
-       ORDER BY p.id DESC LIMIT $7`,
-      [accountKey({ merchantId, username, currency }), cursor ?? null, query['type'] ?? null, query['account'] ?? null, query['from'] ?? null, query['to'] ?? null, limit + 1],
+    const filter = postingFilterOf(query);
+    const walletKey = accountKey({ merchantId, username, currency });
+    const accounts: { id: string; kind: string }[] = await this.dataSource.query(
+      `SELECT id::text AS id, kind FROM ledger.accounts WHERE wallet_key = $1 AND kind IN ('available', 'held')`,
+      [walletKey],
     );
-    const page = rows.slice(0, limit);
-    return { items: page, nextCursor: rows.length > limit ? page[page.length - 1]['postingId'] : null };
+    if (accounts.length === 0) throw new HttpException({ error: 'WALLET_NOT_FOUND' }, 404);
+    const listed = accounts.filter((a) => filter.account === null || a.kind === filter.account);
+    // Per account, its postings newest first along (account_id, id), stopping at the page's size; then the
+    // two merged. A join on the wallet's accounts read every posting they ever had before sorting.
+    const rows: Record<string, string>[] = await this.dataSource.query(
+      `SELECT x."postingId"::text AS "postingId", x."transactionRef"::text AS "transactionRef", x.type, x."commandId", a.kind AS account,
+              x.amount::text AS amount, x."createdAt"
+       FROM unnest($1::bigint[], $2::text[]) AS a(id, kind)
+       CROSS JOIN LATERAL (
+         SELECT p.id AS "postingId", t.id AS "transactionRef", t.type, t.command_id AS "commandId", p.amount, p.created_at AS "createdAt"
+         FROM ledger.postings p JOIN ledger.transactions t ON t.id = p.transaction_id
+         WHERE p.account_id = a.id
+           AND ($3::bigint IS NULL OR p.id < $3::bigint)
+           AND ($4::text IS NULL OR t.type = $4)
+           AND ($5::timestamptz IS NULL OR p.created_at >= $5)
+           AND ($6::timestamptz IS NULL OR p.created_at < $6)
+         ORDER BY p.id DESC LIMIT $7) x
+       ORDER BY x."postingId" DESC LIMIT $7`,
+      [listed.map((a) => a.id), listed.map((a) => a.kind), filter.cursor, filter.type, filter.from, filter.to, filter.limit + 1],
+    );
+    const page = rows.slice(0, filter.limit);
+    return { items: page, nextCursor: rows.length > filter.limit ? page[page.length - 1]['postingId'] : null };
   }
 
   /** The stored result of a command by its id (the idempotency key), as first emitted. */

@@ -84,7 +84,7 @@ export function refundConversion(book: Book, command: ConversionRefundV1): Outco
 }
 
 /** A transaction of `type` paying `amount` from the FX account of the command's currency to `available`. */
-function payFromFx(book: Book, command: ConversionCreditV1 | ConversionRefundV1, available: BookAccount, amount: Decimal, type: string): Outcome {
+function payFromFx(book: Book, command: ConversionCreditV1 | ConversionRefundV1, available: BookAccount, amount: Decimal, type: 'convert-buy' | 'convert-refund'): Outcome {
   const tx = book.begin(command.commandId, type);
   book.transfer(tx, book.account(accountCodes.fx(command.currency)), available, amount);
   return { status: 'ACCEPTED', tx };

@@ -70,13 +70,13 @@ describe('Book.transfer', () => {
       { id: '1', code: 'a', walletKey: null, kind: 'clearing', currency: 'USDT', balance: new Decimal(0), shared: true },
       { id: '2', code: 'b', walletKey: null, kind: 'clearing', currency: 'BTC', balance: new Decimal(0), shared: true },
     ]);
-    expect(() => book.transfer(book.begin('c', 't'), book.account('a'), book.account('b'), new Decimal(1))).toThrow(/across currencies/);
+    expect(() => book.transfer(book.begin('c', 'hold'), book.account('a'), book.account('b'), new Decimal(1))).toThrow(/across currencies/);
   });
 
   it('lists touched accounts in numeric id order, the order they are locked in', () => {
     const accounts: BookAccount[] = ['10', '9', '100'].map((id) => ({ id, code: id, walletKey: null, kind: 'clearing', currency: 'USDT', balance: new Decimal(0), shared: true }));
     const book = new Book(accounts);
-    const tx = book.begin('c', 't');
+    const tx = book.begin('c', 'hold');
     book.transfer(tx, book.account('100'), book.account('9'), new Decimal(1));
     book.transfer(tx, book.account('10'), book.account('9'), new Decimal(1));
     expect(book.touchedAccounts().map((a) => a.id)).toEqual(['9', '10', '100']);
