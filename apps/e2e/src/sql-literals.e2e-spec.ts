@@ -63,8 +63,18 @@ describe('inlined SQL values', () => {
     const jsons = [...awkward.map((a) => JSON.stringify({ a })), 'null', null, '[]'];
     const rows = (
       await client.query(
-        `SELECT $1::text[] AS a, (SELECT array_agg(x::text) FROM unnest(${jsonArrayParameterSql(2)}) x) AS j, $3::text[] AS e, cardinality(${jsonArrayParameterSql(4)}) AS je, $5::numeric[]::text[] AS n`,
-        [pgArrayText(values), jsonArrayText(jsons), pgArrayText([]), jsonArrayText([]), pgArrayText(['99999999999999.99999999', '-0.00000001'])],
+        `SELECT $1::text[] AS a, (SELECT array_agg(x::text) FROM unnest(${jsonArrayParameterSql(2)}) x) AS j, $3::text[] AS e, cardinality(${jsonArrayParameterSql(4)}) AS je, $5::numeric[]::text[] AS n,
+                $6::text[] AS plain, $7::text[] AS empty`,
+        [
+          pgArrayText(values),
+          jsonArrayText(jsons),
+          pgArrayText([]),
+          jsonArrayText([]),
+          pgArrayText(['99999999999999.99999999', '-0.00000001']),
+          // Nothing null or escaped: the one-join path.
+          pgArrayText(['NULL', 'null', '', ' padded ', '{,}', "O'Brien", '𝟙𝟚𝟛']),
+          pgArrayText(['']),
+        ],
       )
     ).rows;
     expect(rows[0].a).toEqual(values);
@@ -72,6 +82,8 @@ describe('inlined SQL values', () => {
     expect(rows[0].e).toEqual([]);
     expect(rows[0].je).toBe(0);
     expect(rows[0].n).toEqual(['99999999999999.99999999', '-0.00000001']);
+    expect(rows[0].plain).toEqual(['NULL', 'null', '', ' padded ', '{,}', "O'Brien", '𝟙𝟚𝟛']);
+    expect(rows[0].empty).toEqual(['']);
   });
 
   it('refuses a text no JSON value can be (empty, or a raw separator character)', () => {
