@@ -4,7 +4,6 @@ import { accountKey } from '@settlement/contracts';
 import { DATA_SOURCE } from '../database/database.providers';
 import { postingFilterOf } from './posting-filter';
 
-
 /**
  * Read side of the ledger for the gateway and operators: balances, posting
  * history with cursor pagination, and the stored result of any command.
