@@ -117,6 +117,9 @@ OpenAPI: ${base}/openapi/ext-orders.json and ${base}/openapi/seamless-wallet.jso
 Fund a user (admin):
   curl -s -X POST ${base}/admin/wallets/fund -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' \\
     -d '{"merchantId":"demo","username":"carol","currency":"USDT","amount":"250","reference":"${id}-fund"}'
+
+Alice's postings, newest first, on the ledger's internal port (filters type, account, from, to; limit and cursor):
+  curl -s 'http://127.0.0.1:${defaultPorts.ledger}/wallets/demo/alice/USDT/postings?limit=5'
 `);
 } catch (error) {
   console.error(`[start] ${error.stack ?? error}`);
