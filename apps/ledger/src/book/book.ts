@@ -137,18 +137,22 @@ export class Book {
    * first), and whichever others commands name.
    */
   loadHolds(holds: readonly BookHold[], openHoldsOf: readonly string[]): void {
-    for (const hold of holds) this.trackHold(hold);
+    // Built in place: no command has run yet, so no undo has seen these lists.
+    for (const hold of holds) {
+      this.holdsByOrder.set(hold.orderId, hold);
+      if (!hold.remaining.greaterThan(0)) continue;
+      const key = poolKey(hold.walletKey, hold.pool);
+      const list = this.openHoldsByWallet.get(key);
+      if (list === undefined) this.openHoldsByWallet.set(key, [hold]);
+      else list.push(hold);
+    }
     for (const walletKey of openHoldsOf) this.openHoldsLoaded.add(walletKey);
   }
 
-  private trackHold(hold: BookHold): void {
-    this.holdsByOrder.set(hold.orderId, hold);
-    if (hold.remaining.greaterThan(0)) {
-      const key = poolKey(hold.walletKey, hold.pool);
-      const list = this.openHoldsByWallet.get(key) ?? [];
-      list.push(hold);
-      this.openHoldsByWallet.set(key, list);
-    }
+  /** Takes a hold off its wallet's open list (a new list; see createHold). */
+  private dropOpenHold(hold: BookHold): void {
+    const key = poolKey(hold.walletKey, hold.pool);
+    this.openHoldsByWallet.set(key, (this.openHoldsByWallet.get(key) ?? []).filter((h) => h !== hold));
   }
 
   hold(orderId: string): BookHold | undefined {
@@ -157,12 +161,15 @@ export class Book {
 
   createHold(orderId: string, walletKey: string, pool: HoldPool, amount: Decimal, tx: PendingTransaction): BookHold {
     const hold: BookHold = { orderId, walletKey, pool, amount, remaining: amount, isNew: true, tx };
-    this.trackHold(hold);
+    this.holdsByOrder.set(orderId, hold);
+    // A new list, like dropOpenHold: once commands run, an open list is never changed in place, so an undo can put
+    // back the one it saw.
+    const key = poolKey(walletKey, pool);
+    this.openHoldsByWallet.set(key, [...(this.openHoldsByWallet.get(key) ?? []), hold]);
     this.changedHolds.add(hold);
     this.undo?.push(() => {
       this.holdsByOrder.delete(orderId);
-      const key = poolKey(walletKey, pool);
-      this.openHoldsByWallet.set(key, (this.openHoldsByWallet.get(key) ?? []).filter((h) => h !== hold));
+      this.dropOpenHold(hold);
       this.changedHolds.delete(hold);
     });
     return hold;
@@ -173,7 +180,7 @@ export class Book {
     if (amount.greaterThan(hold.remaining)) throw new Error(`consuming ${amount.toString()} of hold ${hold.orderId} holding ${hold.remaining.toString()}`);
     const key = poolKey(hold.walletKey, hold.pool);
     if (this.undo !== undefined) {
-      // The open list is replaced below, never changed in place: the one seen here is the one to put back.
+      // Open lists are replaced, never changed in place (createHold, dropOpenHold): the one seen here is the one to put back.
       const [remaining, changed, open] = [hold.remaining, this.changedHolds.has(hold), this.openHoldsByWallet.get(key)];
       this.undo.push(() => {
         hold.remaining = remaining;
@@ -183,7 +190,7 @@ export class Book {
     }
     hold.remaining = hold.remaining.minus(amount);
     this.changedHolds.add(hold);
-    if (hold.remaining.isZero()) this.openHoldsByWallet.set(key, (this.openHoldsByWallet.get(key) ?? []).filter((h) => h !== hold));
+    if (hold.remaining.isZero()) this.dropOpenHold(hold);
   }
 
   /** What the wallet's open holds of one pool still hold together. */

@@ -105,6 +105,7 @@ export class CommandBatchApplier {
 
   async apply(records: readonly ConsumedRecord[]): Promise<void> {
     const commands: Command[] = [];
+    const malformed: Command[] = [];
     const unreadable: { topic: string; partition: number; offset: string; problem: string; raw: string }[] = [];
     for (const record of records) {
       if (!record.ok) {
@@ -115,11 +116,12 @@ export class CommandBatchApplier {
       if (problem !== null) unreadable.push({ ...record, problem, raw: JSON.stringify(record.envelope) });
       else {
         const fields = payloadProblem(record.envelope.type as LedgerCommandType, record.envelope.payload as Record<string, unknown>);
-        commands.push({ type: record.envelope.type, envelope: record.envelope, ...(fields !== null ? { problem: fields } : {}) } as Command);
+        const command = { type: record.envelope.type, envelope: record.envelope, ...(fields !== null ? { problem: fields } : {}) } as Command;
+        commands.push(command);
+        if (fields !== null) malformed.push(command);
       }
     }
     if (unreadable.length > 0) this.logger.warn(`parking ${unreadable.length} unreadable ledger command(s)`);
-    const malformed = commands.filter((c) => c.problem !== undefined);
     if (malformed.length > 0) {
       this.logger.warn(`answering ${malformed.length} malformed ledger command(s) INVALID_COMMAND, ${malformed[0].envelope.payload.commandId} first: ${malformed[0].problem}`);
     }
@@ -262,7 +264,7 @@ export class CommandBatchApplier {
    */
   private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
     // Platform accounts already seen exist for good (accounts are never deleted): only new ones are inserted.
-    const rows = commands.flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
+    const rows = commands.filter(isWellFormed).flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
     if (rows.length === 0) return;
     const unique = [...new Map(rows.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
     await runner.query(
@@ -288,7 +290,10 @@ export class CommandBatchApplier {
     // on the same partition as their wallet, so only this batch can change them.
     const ids = [...new Set(commands.map((c) => c.envelope.payload.commandId))];
     const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
-    const holdRead = { orderIds: [...new Set(commands.flatMap(holdIdsOf))], openHoldsOf: [...new Set(commands.filter(readsOpenHolds).map((c) => accountKey(c.envelope.payload)))] };
+    // Wallets are read for every command (a malformed one is answered with its balances); holds and platform
+    // accounts only for well-formed ones, which alone read and move money.
+    const wellFormed = commands.filter(isWellFormed);
+    const holdRead = { orderIds: [...new Set(wellFormed.flatMap(holdIdsOf))], openHoldsOf: [...new Set(wellFormed.filter(readsOpenHolds).map((c) => accountKey(c.envelope.payload)))] };
     const readsHolds = holdRead.orderIds.length > 0 || holdRead.openHoldsOf.length > 0;
     const results = (await client.query(beginAndReadSql(ids, walletKeys, readsHolds ? holdRead : null))) as { command: string; rows: [BatchRead] }[];
     // The message's one SELECT; the rest are BEGIN and SETs.
@@ -297,7 +302,7 @@ export class CommandBatchApplier {
     const { inbox, accounts: walletAccounts, holds } = read.rows[0];
     await parkRecords(runner, S, unreadable);
     const stored = new Map<string, StoredCommand>(inbox.map((row) => [row.command_id, row]));
-    const platformCodes = [...new Set(commands.flatMap(platformAccountsOf))];
+    const platformCodes = [...new Set(wellFormed.flatMap(platformAccountsOf))];
     const accounts: BookAccount[] = [
       ...walletAccounts.map((r) => ({ id: r.id, code: r.code, walletKey: r.wallet_key, kind: r.kind, currency: r.currency, balance: fromDb(r.balance), shared: false })),
       ...(await this.loadPlatformAccounts(runner, platformCodes)),
@@ -502,12 +507,21 @@ function crashPointsFromEnv(): { beforeCommitBatch?: number; afterCommitBatch?: 
 type SettleAccepted = Extract<SettleOutcome, { status: 'ACCEPTED' }>;
 
 /**
+ * Whether a command's fields are well formed. The helpers below (holds named,
+ * platform accounts, accounts to open) read a command's fields and take only
+ * well-formed commands; a malformed one is answered INVALID_COMMAND and reads,
+ * opens and moves nothing.
+ */
+function isWellFormed(command: Command): boolean {
+  return command.problem === undefined;
+}
+
+/**
  * Holds a command names: the one it changes, or, for a command that creates a
  * hold, the id it would take (a hold id is used once, and the holds' key would
  * refuse a second row for it, failing the whole batch on every redelivery).
  */
 function holdIdsOf(command: Command): string[] {
-  if (command.problem !== undefined) return [];
   switch (command.type) {
     case 'order.created':
       return [command.envelope.payload.orderId];
@@ -530,13 +544,11 @@ function holdIdsOf(command: Command): string[] {
  * holds and not only the ones commands name.
  */
 function readsOpenHolds(command: Command): boolean {
-  if (command.problem !== undefined) return false;
   return command.type === 'settlement.requested' || (command.type === 'order.cancelled' && command.envelope.payload.orderId === undefined);
 }
 
 /** Platform accounts a command may post to, with their kind; locked after the wallets, in id order. */
 function platformAccountsWithKind(command: Command): { code: string; kind: AccountKind; currency: string }[] {
-  if (command.problem !== undefined) return [];
   const p = command.envelope.payload;
   switch (command.type) {
     case 'wallet.funding.requested':
@@ -564,8 +576,6 @@ function platformAccountsOf(command: Command): string[] {
 
 /** Accounts to create before the batch: platform accounts, and the wallets that funding and conversion credits open. */
 function accountsToOpen(command: Command): { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] {
-  // A malformed command opens nothing (it reads and moves nothing either).
-  if (command.problem !== undefined) return [];
   const rows: { code: string; walletKey: string | null; kind: AccountKind; currency: string }[] = platformAccountsWithKind(command).map((a) => ({ ...a, walletKey: null }));
   if (command.type === 'wallet.funding.requested' || command.type === 'conversion.credit') {
     const p = command.envelope.payload;
