@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DataSource, type MigrationInterface } from 'typeorm';
 
 /** Connection pool size per service; the ledger needs one per concurrently consumed partition plus the relay. */
@@ -32,10 +33,41 @@ export function createServiceDataSource(options: {
   });
 }
 
-/** Creates the schema if needed and applies pending migrations, each service for itself. */
+/**
+ * Creates the schema if needed and applies pending migrations, each service
+ * for itself, one process at a time. Two instances of a service starting
+ * together (two ledgers after a deploy) both found the same migrations
+ * pending and ran them at once: the second CREATE TABLE failed on Postgres's
+ * catalog key (`pg_type_typname_nsp_index`), and its instance exited. CREATE
+ * SCHEMA IF NOT EXISTS and typeorm's CREATE TABLE IF NOT EXISTS of its
+ * migrations table race the same way. So a session advisory lock keyed by
+ * the schema (migrationLockKey) is held, on a connection of its own, around
+ * all of it: the later instance waits, then finds nothing pending.
+ */
 export async function migrate(dataSource: DataSource, schema: string): Promise<void> {
-  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-  await dataSource.runMigrations({ transaction: 'each' });
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [migrationLockKey(schema)]);
+    try {
+      await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await dataSource.runMigrations({ transaction: 'each' });
+    } finally {
+      // A lost connection releases the lock with its session; the first error is the one to report.
+      await lock.query('SELECT pg_advisory_unlock($1)', [migrationLockKey(schema)]).catch(() => undefined);
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * The advisory lock key of a schema's migrations: a bigint from the first 8
+ * bytes of SHA-256 over a fixed prefix and the schema name, so services with
+ * different schemas migrate side by side and no other use of advisory locks
+ * is likely to collide with it.
+ */
+export function migrationLockKey(schema: string): string {
+  return createHash('sha256').update(`settlement-platform migrations:${schema}`).digest().readBigInt64BE(0).toString();
 }
 
 /** Reads DATABASE_URL; the dev and test scripts set it to the embedded Postgres. */
