@@ -10,8 +10,10 @@
 //      settlement.requested over random accounts, generated against an exact
 //      model of each wallet (integer cents, FIFO holds) so that the outcome of
 //      every command is known in advance (a few are invalid on purpose);
-//   3. starts only the ledger service as a process and measures from "ready"
-//      (first 200 on /health) until /health shows N distinct commands applied
+//   3. starts only the ledger service (one process, or --instances of them in
+//      one consumer group, each taking its share of the topic's partitions)
+//      and measures from "ready" (first 200 on every /health) until /health
+//      (summed over the instances) shows N distinct commands applied
 //      (applier.commands minus applier.duplicates, i.e. redeliveries), sampling
 //      /health, the CPU time of the ledger, Postgres and Kafka from /proc, and
 //      what the ledger's Postgres connections are doing (pg_stat_activity);
@@ -37,7 +39,9 @@
 //                                              one request in flight per partition (6 in all)
 //   --kafka-port P      BENCH_KAFKA_PORT       (18092; controller P+1)
 //   --postgres-port P   BENCH_POSTGRES_PORT    (18094)
-//   --ledger-port P     BENCH_LEDGER_PORT      (13101)
+//   --ledger-port P     BENCH_LEDGER_PORT      (13101; instance i of --instances listens on P+i-1)
+//   --instances N       BENCH_INSTANCES        ledger processes (1); on two cores one process's main
+//                                              thread leaves the machine ~30% idle, two fill it
 //   --poll-ms MS        BENCH_POLL_MS          /health poll period (500)
 //   --stall-seconds S   BENCH_STALL_SECONDS    fail when nothing progresses for S s (180)
 //   --wal-reserve-mb MB BENCH_WAL_RESERVE_MB   WAL segments made ready before the run (4 KB per command:
@@ -81,6 +85,7 @@ function options() {
     'kafka-port': ['BENCH_KAFKA_PORT', 18092],
     'postgres-port': ['BENCH_POSTGRES_PORT', 18094],
     'ledger-port': ['BENCH_LEDGER_PORT', 13101],
+    instances: ['BENCH_INSTANCES', 1],
     'poll-ms': ['BENCH_POLL_MS', 500],
     'stall-seconds': ['BENCH_STALL_SECONDS', 180],
   };
@@ -106,7 +111,7 @@ function options() {
     if (!Number.isFinite(value) || value < 0) throw new Error(`--${name}: not a number: ${raw}`);
     o[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
   }
-  for (const k of ['commands', 'accounts', 'merchants', 'produceBatch']) {
+  for (const k of ['commands', 'accounts', 'merchants', 'produceBatch', 'instances']) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`--${k}: must be a positive integer`);
   }
   // The WAL the run will write: ~3.6 KB per command measured, 4 KB reserved.
@@ -293,6 +298,24 @@ class Workload {
 
 // ---------------------------------------------------------------- helpers
 
+/**
+ * The ledger instances' /health as one: counters and outbox figures summed,
+ * batch commit times and RSS per instance (`instances`).
+ */
+async function healthOfAll(ledgers) {
+  const all = await Promise.all(ledgers.map((l) => health(l.url)));
+  const sum = (get) => all.reduce((total, h) => total + (get(h) ?? 0), 0);
+  const applier = Object.fromEntries(Object.keys(all[0].applier).map((k) => [k, sum((h) => h.applier[k])]));
+  return {
+    applier,
+    outboxPending: sum((h) => h.outboxPending),
+    outboxPublished: sum((h) => h.outboxPublished),
+    rssBytes: sum((h) => h.rssBytes),
+    batchMs: all.length === 1 ? all[0].batchMs : undefined,
+    instances: all.map((h) => ({ batches: h.applier.batches, commands: h.applier.commands, batchMs: h.batchMs, rssBytes: h.rssBytes })),
+  };
+}
+
 async function health(url) {
   const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`ledger /health answered ${response.status}`);
@@ -337,7 +360,8 @@ async function sourceRevision() {
   return { commit: await git(['rev-parse', '--short', 'HEAD']), uncommittedInAppsLibs: changed ? changed.split('\n') : [] };
 }
 let infra;
-let ledger;
+/** The ledger processes (--instances). */
+let ledgers = [];
 let db;
 let stopping;
 let finishing;
@@ -346,7 +370,7 @@ async function cleanup() {
   if (stopping) return stopping;
   stopping = (async () => {
     await db?.end().catch(() => undefined);
-    if (ledger) {
+    for (const ledger of ledgers) {
       log(`stopping ledger (pid ${ledger.pid})`);
       await ledger.stop().catch((e) => log(`ledger stop failed: ${e.message}`));
     }
@@ -368,7 +392,8 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 // A last resort: never leave the ledger running behind us.
 process.on('exit', () => {
-  if (ledger?.pid) {
+  for (const ledger of ledgers) {
+    if (!ledger.pid) continue;
     try {
       process.kill(ledger.pid, 'SIGKILL');
     } catch {
@@ -382,11 +407,13 @@ async function main() {
     kafka: o.kafkaPort,
     kafkaController: o.kafkaPort + 1,
     postgres: o.postgresPort,
-    ledger: o.ledgerPort,
+    ledgers: Array.from({ length: o.instances }, (_, i) => o.ledgerPort + i),
   };
   const external = Boolean(process.env.DATABASE_URL || process.env.KAFKA_BROKERS);
   if (external) log('DATABASE_URL and/or KAFKA_BROKERS set: using them; a non-empty database or topic makes the figures meaningless');
-  if (!(await isPortFree(ports.ledger))) throw new Error(`ledger port 127.0.0.1:${ports.ledger} is in use: pick another with --ledger-port`);
+  for (const port of ports.ledgers) {
+    if (!(await isPortFree(port))) throw new Error(`ledger port 127.0.0.1:${port} is in use: pick another with --ledger-port`);
+  }
 
   // 1. Build and infrastructure.
   if (!o.skipBuild) {
@@ -512,15 +539,18 @@ async function main() {
   await db.connect();
 
   const logDir = join(o.dataDir, 'logs');
-  const ledgerLog = join(logDir, `ledger-${ports.ledger}.log`);
-  ledger = new ServiceProcess('ledger', ports.ledger, env, { repoRoot, logDir });
+  const ledgerLogs = ports.ledgers.map((port) => join(logDir, `ledger-${port}.log`));
+  ledgers = ports.ledgers.map((port) => new ServiceProcess('ledger', port, env, { repoRoot, logDir }));
+  const ledgerCpu = () => ledgers.reduce((total, l) => total + cpuSeconds(l.pid), 0);
+  const ledgerGone = () => ledgers.some((l) => l.pid === undefined || readProcessGone(l.pid));
+  // Together, as a deploy starts them: they migrate one at a time (migrate's lock) and join one group.
   const tSpawn = now();
-  await ledger.start();
+  await Promise.all(ledgers.map((l) => l.start()));
   const tReady = now();
-  const atReady = await health(ledger.url);
-  const cpu0 = { ledger: cpuSeconds(ledger.pid), postgres: postgresCpu(postmasterPid), kafka: kafkaPid ? cpuSeconds(kafkaPid) : 0, bench: process.cpuUsage(), machine: totalCpuSeconds() };
+  const atReady = await healthOfAll(ledgers);
+  const cpu0 = { ledger: ledgerCpu(), postgres: postgresCpu(postmasterPid), kafka: kafkaPid ? cpuSeconds(kafkaPid) : 0, bench: process.cpuUsage(), machine: totalCpuSeconds() };
   log(
-    `ledger ready on ${ledger.url} (pid ${ledger.pid}) in ${((tReady - tSpawn) / 1000).toFixed(1)} s; ${fmt(atReady.applier.commands)} commands already applied; log ${relative(repoRoot, logDir)}/ledger-${ports.ledger}.log`,
+    `ledger ready on ${ledgers.map((l) => `${l.url} (pid ${l.pid})`).join(', ')} in ${((tReady - tSpawn) / 1000).toFixed(1)} s; ${fmt(atReady.applier.commands)} commands already applied; logs ${ledgerLogs.map((f) => relative(repoRoot, f)).join(', ')}`,
   );
 
   // What the ledger's Postgres sessions are doing, every 100 ms: on CPU, waiting
@@ -570,18 +600,18 @@ async function main() {
   let h = atReady;
   const timeline = [];
   while (distinct(h) < sent) {
-    if (ledger.pid === undefined || readProcessGone(ledger.pid)) throw new Error(`the ledger exited (log in ${logDir})`);
+    if (ledgerGone()) throw new Error(`the ledger exited (log in ${logDir})`);
     await sleep(o.pollMs);
-    h = await health(ledger.url);
+    h = await healthOfAll(ledgers);
     const t = now();
-    peakRss = Math.max(peakRss, h.rssBytes ?? 0, statusKb(ledger.pid, 'VmRSS') * 1024);
+    peakRss = Math.max(peakRss, h.rssBytes ?? 0, ledgers.reduce((total, l) => total + statusKb(l.pid, 'VmRSS') * 1024, 0));
     const done = distinct(h);
     if (done > last.commands) lastProgress = t;
     if (t - lastProgress > o.stallSeconds * 1000) throw new Error(`no progress for ${o.stallSeconds} s at ${done} of ${sent} commands (log in ${logDir})`);
     if (!topSnapshot && done >= sent / 2) topSnapshot = await top();
     if (t - lastPrint >= 5000 || done >= sent) {
       const rate = ((done - last.commands) / (t - last.t)) * 1000;
-      const errors = ledgerErrors(ledgerLog);
+      const errors = ledgerErrors(ledgerLogs);
       const point = {
         seconds: round((t - tReady) / 1000),
         commands: done,
@@ -596,7 +626,7 @@ async function main() {
       log(
         `apply: ${fmt(done)} / ${fmt(sent)} (${fmt((done / sent) * 100, 1)}%), ${fmt(rate)} commands/s now, ` +
           (errors.failedBatches > 0 ? `${fmt(errors.failedBatches)} failed batches (${fmt(errors.deadlocks)} deadlocks), ${fmt(h.applier.duplicates)} redelivered commands, ` : '') +
-          `${fmt(h.applier.batches)} batches (${fmt(h.applier.commands / Math.max(1, h.applier.batches), 0)} per batch), batch p50 ${h.batchMs.p50Ms} ms, ` +
+          `${fmt(h.applier.batches)} batches (${fmt(h.applier.commands / Math.max(1, h.applier.batches), 0)} per batch), batch p50 ${h.instances.map((i) => i.batchMs.p50Ms).join(' / ')} ms, ` +
           `outbox pending ${fmt(h.outboxPending)}, rss ${fmt(mb(h.rssBytes ?? 0), 0)} MB`,
       );
       last = { t, commands: done };
@@ -606,7 +636,7 @@ async function main() {
   const tApplied = now();
   clearInterval(sampler);
   const walBytes = Number((await db.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn) AS bytes', [walAtReady])).rows[0].bytes);
-  const cpu1 = { ledger: cpuSeconds(ledger.pid), postgres: postgresCpu(postmasterPid), kafka: kafkaPid ? cpuSeconds(kafkaPid) : 0, bench: process.cpuUsage(cpu0.bench), machine: totalCpuSeconds() };
+  const cpu1 = { ledger: ledgerCpu(), postgres: postgresCpu(postmasterPid), kafka: kafkaPid ? cpuSeconds(kafkaPid) : 0, bench: process.cpuUsage(cpu0.bench), machine: totalCpuSeconds() };
   const applySeconds = (tApplied - tReady) / 1000;
   const applied = h;
   const share = (seconds) => round((seconds / applySeconds) * 100);
@@ -624,10 +654,11 @@ async function main() {
     // (includes redelivered batches)
     duplicates: applied.applier.duplicates,
     consumedInclRedeliveries: applied.applier.commands,
-    ledgerErrors: ledgerErrors(ledgerLog),
+    ledgerErrors: ledgerErrors(ledgerLogs),
     conflicts: applied.applier.conflicts,
     parked: applied.applier.parked,
-    batchMs: applied.batchMs,
+    batchMs: applied.batchMs ?? null,
+    instances: applied.instances.map((i, n) => ({ port: ports.ledgers[n], batches: i.batches, commands: i.commands, batchMs: i.batchMs })),
     outboxPendingAtApplied: applied.outboxPending,
     outboxPublishedAtApplied: applied.outboxPublished,
     cpuPercentOfOneCore: {
@@ -668,9 +699,9 @@ async function main() {
   let lastDrainProgress = tDrain;
   let lastDrainPrint = tDrain;
   while (h.outboxPending > 0) {
-    if (readProcessGone(ledger.pid)) throw new Error(`the ledger exited (log in ${logDir})`);
+    if (ledgerGone()) throw new Error(`the ledger exited (log in ${logDir})`);
     await sleep(o.pollMs);
-    h = await health(ledger.url);
+    h = await healthOfAll(ledgers);
     peakRss = Math.max(peakRss, h.rssBytes ?? 0);
     if (h.outboxPending < lastPending) lastDrainProgress = now();
     lastPending = h.outboxPending;
@@ -681,9 +712,11 @@ async function main() {
     }
   }
   const drainSeconds = (now() - tDrain) / 1000;
-  peakRss = Math.max(peakRss, statusKb(ledger.pid, 'VmHWM') * 1024);
+  const vmHwm = ledgers.map((l) => statusKb(l.pid, 'VmHWM') * 1024);
+  // Summed over the instances (their peaks need not coincide: an upper bound of the peak together).
+  peakRss = Math.max(peakRss, vmHwm.reduce((a, b) => a + b, 0));
   report.outbox = { drainSecondsAfterApplied: round(drainSeconds), published: h.outboxPublished, publishedPerSecOverall: Math.round(h.outboxPublished / ((now() - tReady) / 1000)) };
-  report.ledger = { peakRssMb: mb(peakRss), vmHwmMb: mb(statusKb(ledger.pid, 'VmHWM') * 1024), finalHealth: h };
+  report.ledger = { instances: ledgers.length, peakRssMb: mb(peakRss), vmHwmMb: mb(vmHwm.reduce((a, b) => a + b, 0)), vmHwmMbPerInstance: vmHwm.map(mb), finalHealth: h };
   log(`outbox drained ${drainSeconds.toFixed(1)} s after the last command (${fmt(h.outboxPublished)} events published)`);
 
   const { rows: byStatus } = await db.query(`SELECT status, count(*)::int AS count FROM ledger.inbox GROUP BY status ORDER BY status`);
@@ -719,13 +752,15 @@ async function main() {
   else if (!matchesModel && modelBinding) report.error = 'the ledger\'s outcomes differ from the workload model\'s';
 }
 
-/** Failed batches in the ledger's log (each is rolled back and redelivered), and how many were deadlocks. */
-function ledgerErrors(file) {
+/** Failed batches in the ledger logs (each is rolled back and redelivered), and how many were deadlocks. */
+function ledgerErrors(files) {
   let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { failedBatches: 0, deadlocks: 0, first: null };
+  for (const file of files) {
+    try {
+      text += readFileSync(file, 'utf8');
+    } catch {
+      /* not written yet */
+    }
   }
   const failed = text.split('\n').filter((l) => l.includes('Error when calling eachBatch'));
   const first = failed[0]?.match(/"stack":"([^"\\]*(?:\\.[^"\\]*)*)"/)?.[1]?.split('\\n').slice(0, 4).map((x) => x.trim()).join(' | ') ?? failed[0]?.slice(0, 300) ?? null;
@@ -769,7 +804,11 @@ function summary(r) {
     if (a.ledgerErrors.failedBatches > 0) {
       lines.push(`FAILED BATCH  ${fmt(a.ledgerErrors.failedBatches)} batches rolled back and redelivered (${fmt(a.ledgerErrors.deadlocks)} deadlocks); ${fmt(a.duplicates)} commands redelivered; first: ${a.ledgerErrors.first}`);
     }
-    lines.push(`batches       ${fmt(a.batches)} (${fmt(a.commandsPerBatch, 1)} commands each); commit p50 ${a.batchMs.p50Ms} ms, p99 ${a.batchMs.p99Ms} ms, max ${a.batchMs.maxMs} ms (last ${fmt(a.batchMs.count)} batches)`);
+    lines.push(`batches       ${fmt(a.batches)} (${fmt(a.commandsPerBatch, 1)} commands each)`);
+    for (const i of a.instances) {
+      const who = a.instances.length > 1 ? `ledger :${i.port} ${fmt(i.commands)} commands in ${fmt(i.batches)} batches, ` : '';
+      lines.push(`              ${who}commit p50 ${i.batchMs.p50Ms} ms, p99 ${i.batchMs.p99Ms} ms, max ${i.batchMs.maxMs} ms (last ${fmt(i.batchMs.count)} batches)`);
+    }
     const c = a.cpuPercentOfOneCore;
     lines.push(`CPU (apply)   ledger ${c.ledger}%, postgres ${c.postgres}%, kafka ${c.kafka}%, bench ${c.bench}%, other processes ${c.otherProcesses}%; machine busy ${c.machineBusy}% + iowait ${c.machineIowait}% of ${c.machineCapacity}%`);
     lines.push(`per command   ${a.cpuMicrosPerCommand.ledger} us ledger CPU, ${a.cpuMicrosPerCommand.postgres} us Postgres CPU, ${fmt(a.walBytesPerCommand)} B of WAL`);
@@ -778,7 +817,10 @@ function summary(r) {
     const statements = Object.entries(a.postgresStatements).slice(0, 8);
     for (const [k, v] of statements) lines.push(`                ${String(v).padStart(5)}  ${k}`);
   }
-  if (r.ledger) lines.push(`ledger RSS    peak ${fmt(r.ledger.peakRssMb, 1)} MB (VmHWM ${fmt(r.ledger.vmHwmMb, 1)} MB)`);
+  if (r.ledger) {
+    const each = r.ledger.instances > 1 ? `; ${r.ledger.instances} instances summed, VmHWM each ${r.ledger.vmHwmMbPerInstance.map((x) => fmt(x, 1)).join(' / ')} MB` : '';
+    lines.push(`ledger RSS    peak ${fmt(r.ledger.peakRssMb, 1)} MB (VmHWM ${fmt(r.ledger.vmHwmMb, 1)} MB${each})`);
+  }
   if (r.outbox) lines.push(`outbox        drained ${r.outbox.drainSecondsAfterApplied} s after the last command; ${fmt(r.outbox.published)} events published`);
   if (r.outcomes) {
     const out = r.outcomes;
