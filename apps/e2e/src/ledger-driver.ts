@@ -38,10 +38,12 @@ export class LedgerDriver {
   }
 
   async send<K extends LedgerCommandType>(type: K, payload: Omit<LedgerCommandPayloads[K], 'requestHash'>): Promise<void> {
-    const full = { requestHash: 'e2e', ...payload } as LedgerCommandPayloads[K];
-    const key = accountKey(full);
-    const envelope = envelopeV1({ eventId: randomUUID(), type, aggregateId: key, causationId: 'e2e', correlationId: randomUUID(), payload: full });
-    await this.producer.send({ topic: TOPICS.ledgerCommands.name, messages: [{ key, value: JSON.stringify(envelope) }] });
+    await this.producer.send({ topic: TOPICS.ledgerCommands.name, messages: [message(type, payload)] });
+  }
+
+  /** Sends commands in one request: those of one wallet land in one record batch, so the ledger reads them in one fetch. */
+  async sendTogether(commands: readonly { type: 'order.created'; payload: Omit<LedgerCommandPayloads['order.created'], 'requestHash'> }[]): Promise<void> {
+    await this.producer.send({ topic: TOPICS.ledgerCommands.name, messages: commands.map((c) => message(c.type, c.payload)) });
   }
 
   /** Waits for the result of a command (including second legs the ledger sends itself). */
@@ -59,4 +61,12 @@ export class LedgerDriver {
     }
     throw new Error(`no result for ${commandId} within ${timeoutMs} ms`);
   }
+}
+
+/** A command as the gateway sends it: keyed by its wallet, in an envelope. */
+function message<K extends LedgerCommandType>(type: K, payload: Omit<LedgerCommandPayloads[K], 'requestHash'>): { key: string; value: string } {
+  const full = { requestHash: 'e2e', ...payload } as LedgerCommandPayloads[K];
+  const key = accountKey(full);
+  const envelope = envelopeV1({ eventId: randomUUID(), type, aggregateId: key, causationId: 'e2e', correlationId: randomUUID(), payload: full });
+  return { key, value: JSON.stringify(envelope) };
 }

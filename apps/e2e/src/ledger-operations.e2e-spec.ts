@@ -1,6 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Decimal } from '@settlement/money';
 import { LedgerDriver } from './ledger-driver';
-import { System, uniqueId } from './system';
+import { System, repoRoot, uniqueId } from './system';
 
 describe('ledger operations over Kafka: trades, withdrawals, transfers and conversions', () => {
   let system: System;
@@ -31,6 +33,15 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
   async function outboxPending(): Promise<number> {
     const response = await fetch(`${system.services.ledger.url}/health`);
     return ((await response.json()) as { outboxPending: number }).outboxPending;
+  }
+
+  /** Waits until the ledger's log holds `text`: proof it has tried what a test then checks it did not do. */
+  async function waitForLog(text: string, timeoutMs = 20000): Promise<void> {
+    const file = join(process.env['TEST_DATA_DIR'] ?? join(repoRoot, '.data', 'test'), 'logs', `ledger-${system.services.ledger.port}.log`);
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      if (existsSync(file) && readFileSync(file, 'utf8').includes(text)) return;
+    }
+    throw new Error(`the ledger's log (${file}) did not show "${text}" within ${timeoutMs} ms`);
   }
 
   async function platform(code: string): Promise<string | undefined> {
@@ -210,6 +221,65 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(parked.map((p) => p.reason).sort()).toEqual(['aggregateId has control characters', 'eventId has control characters', 'not JSON', 'order.created: commandId is too long']);
     expect(parked.find((p) => p.reason === 'not JSON')?.raw).toBe(`not json \\u0000 ${marker}`);
     expect(await balances('hank')).toBe('available=8.00000000 held=2.00000000');
+  });
+
+  it('parks a command Postgres refuses on every attempt, applies the rest of its partition, and applies its retry once the cause is gone', async () => {
+    // A trigger stands in for an error nobody foresaw that one command's data meets every time: it refuses one
+    // order's hold row. Before, the batch holding that command failed on every redelivery and the partition stopped.
+    await system.fund(m, 'pat', '100', 'p');
+    const pat = wallet('pat');
+    const poison = `${m}:pat-poison`;
+    await system.query(
+      `CREATE FUNCTION ledger.e2e_refuse_order() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN IF NEW.order_id = '${poison}' THEN RAISE EXCEPTION 'e2e refuses order %', NEW.order_id; END IF; RETURN NEW; END $f$`,
+    );
+    await system.query(`CREATE TRIGGER e2e_refuse_order BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_order()`);
+    try {
+      await ledger.send('order.created', { ...pat, commandId: `${m}:pat-before`, orderId: `${m}:pat-before`, amount: '1' });
+      await ledger.send('order.created', { ...pat, commandId: poison, orderId: poison, amount: '10' });
+      await ledger.send('order.created', { ...pat, commandId: `${m}:pat-after`, orderId: `${m}:pat-after`, amount: '5' });
+      expect(await ledger.result(`${m}:pat-before`, 60000)).toMatchObject({ status: 'ACCEPTED' });
+      // Applied after the refused command, and without it: 100 - 1 - 5.
+      expect(await ledger.result(`${m}:pat-after`, 60000)).toMatchObject({ status: 'ACCEPTED', balances: { available: '94.00000000', held: '6.00000000' } });
+      const parked = await system.query<{ reason: string; raw: string }>(`SELECT reason, raw FROM ledger.parked_messages WHERE raw LIKE $1`, [`%${poison}%`]);
+      expect(parked).toHaveLength(1);
+      expect(parked[0].reason).toContain(`e2e refuses order ${poison}`);
+      expect(JSON.parse(parked[0].raw)).toMatchObject({ type: 'order.created', payload: { commandId: poison, amount: '10' } });
+      expect(ledger.results.has(poison)).toBe(false);
+      expect(await system.query(`SELECT 1 FROM ledger.inbox WHERE command_id = $1`, [poison])).toHaveLength(0);
+    } finally {
+      await system.query('DROP TRIGGER IF EXISTS e2e_refuse_order ON ledger.holds');
+      await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_order()');
+    }
+    // The caller's retry under the same key, once the cause is fixed, is applied like any new command.
+    await ledger.send('order.created', { ...pat, commandId: poison, orderId: poison, amount: '10' });
+    expect(await ledger.result(poison)).toMatchObject({ status: 'ACCEPTED', balances: { available: '84.00000000', held: '16.00000000' } });
+    expect(await balances('pat')).toBe('available=84.00000000 held=16.00000000');
+  });
+
+  it('parks nothing when every command of a batch fails alone: the partition waits, and applies them once the cause is gone', async () => {
+    // An error every command meets (here: every hold of the wallet refused) is no one command's fault: putting
+    // the commands aside for it would drop a partition's traffic. The batch fails as before, until it is fixed.
+    await system.fund(m, 'quin', '100', 'q');
+    const quin = wallet('quin');
+    await system.query(
+      `CREATE FUNCTION ledger.e2e_refuse_wallet() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN IF NEW.wallet_key = '${m}:quin:USDT' THEN RAISE EXCEPTION 'e2e refuses every hold of %', NEW.wallet_key; END IF; RETURN NEW; END $f$`,
+    );
+    await system.query(`CREATE TRIGGER e2e_refuse_wallet BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_wallet()`);
+    try {
+      // One request, one record batch: the ledger reads both in one fetch, fails the batch, then each alone.
+      await ledger.sendTogether([1, 2].map((n) => ({ type: 'order.created' as const, payload: { ...quin, commandId: `${m}:quin-${n}`, orderId: `${m}:quin-${n}`, amount: String(n) } })));
+      await waitForLog(`e2e refuses every hold of ${m}:quin:USDT`);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await system.query(`SELECT id FROM ledger.parked_messages WHERE raw LIKE $1`, [`%${m}:quin-%`])).toHaveLength(0);
+      expect([ledger.results.has(`${m}:quin-1`), ledger.results.has(`${m}:quin-2`)]).toEqual([false, false]);
+    } finally {
+      await system.query('DROP TRIGGER IF EXISTS e2e_refuse_wallet ON ledger.holds');
+      await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_wallet()');
+    }
+    expect(await ledger.result(`${m}:quin-1`, 60000)).toMatchObject({ status: 'ACCEPTED' });
+    expect(await ledger.result(`${m}:quin-2`, 60000)).toMatchObject({ status: 'ACCEPTED', balances: { available: '97.00000000', held: '3.00000000' } });
   });
 
   it("serves a wallet's posting history newest first, filtered, paged by cursor, and refuses bad queries with stable codes", async () => {

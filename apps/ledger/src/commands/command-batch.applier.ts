@@ -26,6 +26,7 @@ import {
   SequenceBlock,
   databaseOutageRetry,
   retryWhileDatabaseUnavailable,
+  isDatabaseUnavailable,
   sqlArray,
   pgArrayText,
   jsonArrayText,
@@ -103,7 +104,69 @@ export class CommandBatchApplier {
     private readonly relay: OutboxRelay,
   ) {}
 
+  /**
+   * Applies a batch of consumed records (the consumer's handler). When the
+   * batch fails with an error a command's own data can cause (commandSpecific:
+   * Postgres refusing a row, an assertion of the book), it is applied again in
+   * halves, recursively, so the commands that fail alone are found: those are
+   * parked (parked_messages, with the error), the rest applied in order, and
+   * the partition moves on. Before, one such command failed its batch on
+   * every redelivery and stopped its partition, every wallet on it, until
+   * someone intervened. Nothing is parked unless another command of the batch
+   * applied: an error every command meets (a broken statement, a constraint
+   * the code does not know) fails the batch as before, and no command is put
+   * aside for it; a lone failing command waits for the commands behind it to
+   * be redelivered with it. A parked command moved nothing and got no result:
+   * its caller's retry under the same key is tried afresh.
+   */
   async apply(records: readonly ConsumedRecord[]): Promise<void> {
+    try {
+      await this.applyRecords(records);
+    } catch (error) {
+      if (records.length < 2 || !commandSpecific(error)) throw error;
+      this.logger.warn(`batch of ${records.length} records failed (${(error as Error).message}); applying it in parts to find the commands that fail alone`);
+      await this.isolate(records, error as Error);
+    }
+  }
+
+  /** See apply: the halves of a failed batch, recursively; parks the single records that still fail, if any other applied. */
+  private async isolate(records: readonly ConsumedRecord[], batchError: Error): Promise<void> {
+    const refused: { record: ConsumedRecord; error: Error }[] = [];
+    let applied = 0;
+    const applyPart = async (part: readonly ConsumedRecord[]): Promise<void> => {
+      try {
+        await this.applyRecords(part);
+        applied += part.length;
+      } catch (error) {
+        if (!commandSpecific(error)) throw error;
+        if (part.length === 1) refused.push({ record: part[0], error: error as Error });
+        else for (const half of halves(part)) await applyPart(half);
+      }
+    };
+    for (const half of halves(records)) await applyPart(half);
+    if (applied === 0) throw batchError;
+    await this.dataSource.transaction((manager) =>
+      parkRecords(
+        manager.queryRunner as QueryRunner,
+        S,
+        refused.map(({ record, error }) => ({
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          problem: `refused on every attempt, alone and in its batch: ${error.message}`,
+          raw: record.ok ? JSON.stringify(record.envelope) : record.raw,
+        })),
+      ),
+    );
+    this.stats.parked += refused.length;
+    for (const { record, error } of refused) {
+      const id = record.ok ? (record.envelope.payload as { commandId?: unknown }).commandId : undefined;
+      this.logger.error(`parked command ${String(id)} (${record.topic} partition ${record.partition} offset ${record.offset}): ${error.message}`);
+    }
+  }
+
+  /** Applies records in one transaction (retried while Postgres is unavailable or on a deadlock), then hands their results to the relay. */
+  private async applyRecords(records: readonly ConsumedRecord[]): Promise<void> {
     const commands: Command[] = [];
     const malformed: Command[] = [];
     const unreadable: { topic: string; partition: number; offset: string; problem: string; raw: string }[] = [];
@@ -635,6 +698,29 @@ function settlementPosted(command: Command, outcome: SettleAccepted, balances: W
 function derivedEventId(sourceEventId: string, purpose: string): string {
   const hex = createHash('sha256').update(`${sourceEventId}:${purpose}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Whether a batch's failure may come from one command's data, so that
+ * applying the batch in parts can isolate it (CommandBatchApplier.apply):
+ * Postgres's data exceptions (22: a value out of range), integrity violations
+ * (23: a check, key or not-null constraint), program limits (54: an index row
+ * too large) and errors raised by triggers or functions (P0), and errors of
+ * the ledger's own code (no SQLSTATE: an assertion a command trips). Not
+ * Postgres being unreachable, out of resources or failing (08, 53, 57, 58,
+ * XX) nor a deadlock: every command meets those, and they pass.
+ */
+function commandSpecific(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return false;
+  const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
+  if (code === undefined) return true;
+  return typeof code === 'string' && /^(22|23|54|P0)/.test(code);
+}
+
+/** A list of two or more in two halves, in order. */
+function halves<T>(list: readonly T[]): [T[], T[]] {
+  const middle = Math.ceil(list.length / 2);
+  return [list.slice(0, middle), list.slice(middle)];
 }
 
 /** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
