@@ -107,17 +107,17 @@ export class CommandBatchApplier {
   /**
    * Applies a batch of consumed records (the consumer's handler). When the
    * batch fails with an error a command's own data can cause (commandSpecific:
-   * Postgres refusing a row, an assertion of the book), it is applied again in
-   * halves, recursively, so the commands that fail alone are found: those are
-   * parked (parked_messages, with the error), the rest applied in order, and
-   * the partition moves on. Before, one such command failed its batch on
-   * every redelivery and stopped its partition, every wallet on it, until
-   * someone intervened. Nothing is parked unless another command of the batch
-   * applied: an error every command meets (a broken statement, a constraint
-   * the code does not know) fails the batch as before, and no command is put
-   * aside for it; a lone failing command waits for the commands behind it to
-   * be redelivered with it. A parked command moved nothing and got no result:
-   * its caller's retry under the same key is tried afresh.
+   * Postgres refusing a row), it is applied again in halves, recursively, so
+   * the commands that fail alone are found: those are parked (parked_messages,
+   * with the error), the rest applied in order, and the partition moves on.
+   * Before, one such command failed its batch on every redelivery and stopped
+   * its partition, every wallet on it, until someone intervened. Nothing is
+   * parked unless another command of the batch applied: an error every
+   * command meets (a constraint the code does not know) fails the batch as
+   * before, and no command is put aside for it; a lone failing command waits
+   * for the commands behind it to be redelivered with it. A parked command
+   * moved nothing and got no result: its caller's retry under the same key is
+   * tried afresh.
    */
   async apply(records: readonly ConsumedRecord[]): Promise<void> {
     try {
@@ -705,16 +705,16 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
  * applying the batch in parts can isolate it (CommandBatchApplier.apply):
  * Postgres's data exceptions (22: a value out of range), integrity violations
  * (23: a check, key or not-null constraint), program limits (54: an index row
- * too large) and errors raised by triggers or functions (P0), and errors of
- * the ledger's own code (no SQLSTATE: an assertion a command trips). Not
- * Postgres being unreachable, out of resources or failing (08, 53, 57, 58,
- * XX) nor a deadlock: every command meets those, and they pass.
+ * too large) and errors raised by triggers or functions (P0). Not Postgres
+ * being unreachable, out of resources or failing (08, 53, 57, 58, XX) nor a
+ * deadlock: every command meets those, and they pass. Nor an error without a
+ * SQLSTATE: an assertion of the ledger's code, but also a pool ended by a
+ * shutdown midway through the parts, which would park good commands.
  */
 function commandSpecific(error: unknown): boolean {
   if (isDatabaseUnavailable(error)) return false;
   const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
-  if (code === undefined) return true;
-  return typeof code === 'string' && /^(22|23|54|P0)/.test(code);
+  return typeof code === 'string' && /^(22|23|54|P0)[0-9A-Z]{3}$/.test(code);
 }
 
 /** A list of two or more in two halves, in order. */
