@@ -41,7 +41,7 @@
 //   --postgres-port P   BENCH_POSTGRES_PORT    (18094)
 //   --ledger-port P     BENCH_LEDGER_PORT      (13101; instance i of --instances listens on P+i-1)
 //   --instances N       BENCH_INSTANCES        ledger processes (1); on two cores one process's main
-//                                              thread leaves the machine ~30% idle, two fill it
+//                                              thread leaves the machine ~13% idle, two fill it
 //   --poll-ms MS        BENCH_POLL_MS          /health poll period (500)
 //   --stall-seconds S   BENCH_STALL_SECONDS    fail when nothing progresses for S s (180)
 //   --wal-reserve-mb MB BENCH_WAL_RESERVE_MB   WAL segments made ready before the run (4 KB per command:

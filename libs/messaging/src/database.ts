@@ -66,7 +66,7 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<v
  * different schemas migrate side by side and no other use of advisory locks
  * is likely to collide with it.
  */
-export function migrationLockKey(schema: string): string {
+function migrationLockKey(schema: string): string {
   return createHash('sha256').update(`settlement-platform migrations:${schema}`).digest().readBigInt64BE(0).toString();
 }
 

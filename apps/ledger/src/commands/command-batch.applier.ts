@@ -145,6 +145,8 @@ export class CommandBatchApplier {
     };
     for (const half of halves(records)) await applyPart(half);
     if (applied === 0) throw batchError;
+    // Every part applied on its own (a limit another partition's batch had reached, read afresh): nothing to park.
+    if (refused.length === 0) return;
     await this.dataSource.transaction((manager) =>
       parkRecords(
         manager.queryRunner as QueryRunner,
