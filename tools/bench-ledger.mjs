@@ -63,7 +63,7 @@ const { default: pg } = await import('pg');
 const { startInfrastructure, repoRoot } = await import('./stack.mjs');
 const { build } = await import('./build.mjs');
 const { isPortFree } = await import('../infra/lib/process-guard.mjs');
-const { prng, cpuSeconds, statusKb, postgresCpu, findKafkaPid, postmasterPidOf, totalCpuSeconds } = await import('./bench-lib.mjs');
+const { prng, cpuSeconds, statusKb, postgresCpu, findKafkaPid, postmasterPidOf, totalCpuSeconds, hostSpeedProbeMs } = await import('./bench-lib.mjs');
 
 const require = createRequire(import.meta.url);
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
@@ -532,6 +532,10 @@ async function main() {
   };
   log(`preloaded ${fmt(sent)} commands (${fmt(mb(bytes), 1)} MB) in ${preloadSeconds.toFixed(1)} s: ${fmt(sent / preloadSeconds)} commands/s`);
 
+  // How fast the host is this hour, before the ledger starts and after the checker (see hostSpeedProbeMs).
+  report.hostProbeMs = { before: hostSpeedProbeMs() };
+  log(`host speed probe: ${report.hostProbeMs.before} ms`);
+
   // 4. The ledger, alone, on the pre-loaded topic.
   const postmasterPid = postmasterPidOf(o.dataDir);
   const kafkaPid = findKafkaPid(o.dataDir);
@@ -740,6 +744,7 @@ async function main() {
   log('running the ledger checker (dist/libs/ledger-audit/cli.js)');
   const checker = await runChecker({ DATABASE_URL: env.DATABASE_URL });
   report.checker = { ok: checker.exitCode === 0, exitCode: checker.exitCode, seconds: round(checker.seconds), output: checker.output };
+  report.hostProbeMs.after = hostSpeedProbeMs();
   console.log(checker.output.split('\n').map((l) => `  ${l}`).join('\n'));
 
   // On fresh infrastructure every wallet's commands reach the ledger in generation
@@ -829,6 +834,7 @@ function summary(r) {
       lines.push(`                ${x.type.padEnd(25)} ${x.status.padEnd(8)} ${(x.reason ?? '').padEnd(21)} ${fmt(x.actual).padStart(9)}${x.actual === x.expected ? '' : `  (expected ${fmt(x.expected)})`}`);
     }
   }
+  if (r.hostProbeMs) lines.push(`host probe    ${r.hostProbeMs.before} ms before the ledger started, ${r.hostProbeMs.after ?? '-'} ms after the checker (fixed JSON work; less is faster: compare runs of different hours by it)`);
   if (r.checker) lines.push(`checker       ${r.checker.ok ? 'ok: ledger is consistent' : `FAILED (exit ${r.checker.exitCode})`} (${r.checker.seconds} s)`);
   lines.push(`verdict       ${r.ok ? 'PASS' : `FAIL${r.error ? `: ${r.error}` : ''}`}`);
   lines.push(`report        ${r.options.report}`);
