@@ -208,11 +208,20 @@ const unavailableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
  * wraps driver errors (driverError).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const e = (error as { driverError?: unknown }).driverError ?? error;
-  const code = (e as { code?: unknown }).code;
-  if (typeof code === 'string' && (code.startsWith('08') || unavailableStates.has(code) || unavailableSocketCodes.has(code))) return true;
-  const message = (e as { message?: unknown }).message;
+  const code = errorCodeOf(error);
+  if (code !== undefined && (code.startsWith('08') || unavailableStates.has(code) || unavailableSocketCodes.has(code))) return true;
+  const message = (((error as { driverError?: unknown }).driverError ?? error) as { message?: unknown }).message;
   return typeof message === 'string' && /^(Connection terminated|Client has encountered a connection error)/.test(message);
+}
+
+/**
+ * The code of a database error: Postgres's SQLSTATE for a statement that
+ * failed, or a socket's code (ECONNREFUSED); pg's error carries it, typeorm
+ * wraps pg's error (driverError). Undefined for an error without one.
+ */
+export function errorCodeOf(error: unknown): string | undefined {
+  const code = (((error as { driverError?: unknown }).driverError ?? error) as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /**

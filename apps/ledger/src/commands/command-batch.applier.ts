@@ -27,6 +27,7 @@ import {
   databaseOutageRetry,
   retryWhileDatabaseUnavailable,
   isDatabaseUnavailable,
+  errorCodeOf,
   sqlArray,
   pgArrayText,
   jsonArrayText,
@@ -263,7 +264,7 @@ export class CommandBatchApplier {
         // On a lost connection the ROLLBACK fails too (typeorm has released the runner); the first error decides.
         if (open) await runner.query('ROLLBACK').catch(() => undefined);
         // Statements sent through the pg client directly fail with its error; through typeorm, wrapped.
-        const code = (error as { driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
+        const code = errorCodeOf(error);
         if (attempt >= transientRetriesMax || (code !== '40P01' && code !== '40001')) throw error;
         this.stats.retries += 1;
         this.logger.warn(`batch attempt ${attempt} failed with ${code}; retrying`);
@@ -715,8 +716,8 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
  */
 function commandSpecific(error: unknown): boolean {
   if (isDatabaseUnavailable(error)) return false;
-  const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^(22|23|54|P0)[0-9A-Z]{3}$/.test(code);
+  const code = errorCodeOf(error);
+  return code !== undefined && /^(22|23|54|P0)[0-9A-Z]{3}$/.test(code);
 }
 
 /** A list of two or more in two halves, in order. */
