@@ -96,6 +96,37 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
       expect(conflict).toMatchObject({ status: 409, body: { code: 11000105 } });
     });
 
+    it("answers 500/11000048 (DB Exception) when the ledger's database refuses an order, moves nothing, and applies the same request once the cause is gone", async () => {
+      await system.fund(merchant, 'poe', '100', 'poe');
+      const body = { extRequestId: uniqueId('poison-'), username: 'poe', currency: 'USDT', amount: '10', bonusAmount: '0' };
+      // A trigger stands in for an error nobody foresaw that this order's data meets on every attempt.
+      const orderId = `ext-orders:${merchant}:${body.extRequestId}`;
+      await system.query(
+        `CREATE FUNCTION ledger.e2e_refuse_ext_order() RETURNS trigger LANGUAGE plpgsql AS $f$
+         BEGIN IF NEW.order_id = '${orderId}' THEN RAISE EXCEPTION 'e2e refuses order %', NEW.order_id; END IF; RETURN NEW; END $f$`,
+      );
+      await system.query(`CREATE TRIGGER e2e_refuse_ext_order BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_ext_order()`);
+      try {
+        const started = Date.now();
+        const refused = ext('PUT', 'create', body);
+        // A command refused alone waits for the commands behind it on its partition: the wallet's next order.
+        await new Promise((r) => setTimeout(r, 200));
+        const next = await ext('PUT', 'create', { extRequestId: uniqueId('next-'), username: 'poe', currency: 'USDT', amount: '5', bonusAmount: '0' });
+        expect(await refused).toMatchObject({ status: 500, body: { code: 11000048, msg: 'DB Exception', data: null, success: false } });
+        // Answered, not left to the gateway's 5-s result wait (504/11000106).
+        expect(Date.now() - started).toBeLessThan(5000);
+        expect(next).toMatchObject({ status: 200, body: { code: 1, success: true } });
+        expect((await ext('GET', body.extRequestId)).body.data).toBeNull();
+        const holds = await system.query(`SELECT order_id FROM ledger.holds WHERE wallet_key = $1`, [`${merchant}:poe:USDT`]);
+        expect(holds.map((h) => h['order_id'])).not.toContain(orderId);
+      } finally {
+        await system.query('DROP TRIGGER IF EXISTS e2e_refuse_ext_order ON ledger.holds');
+        await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_ext_order()');
+      }
+      expect(await ext('PUT', 'create', body)).toMatchObject({ status: 200, body: { code: 1, success: true } });
+      expect((await ext('GET', body.extRequestId)).body.data).toMatchObject({ extRequestId: body.extRequestId, amount: '10', status: 'ACCEPTED' });
+    });
+
     it("never lets one merchant see or move another merchant's users and orders", async () => {
       const other = uniqueId('m');
       const otherToken = await system.merchantWithToken(other);

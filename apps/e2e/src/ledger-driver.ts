@@ -46,12 +46,12 @@ export class LedgerDriver {
     await this.producer.send({ topic: TOPICS.ledgerCommands.name, messages: commands.map((c) => message(c.type, c.payload)) });
   }
 
-  /** Waits for the result of a command (including second legs the ledger sends itself). */
   /** Sends bytes as they are to the commands topic: how a producer that is not the gateway might. */
   async sendRaw(key: string, value: string | Buffer): Promise<void> {
     await this.producer.send({ topic: TOPICS.ledgerCommands.name, messages: [{ key, value }] });
   }
 
+  /** Waits for the result of a command (including second legs the ledger sends itself): the last one received. */
   async result(commandId: string, timeoutMs = 20000): Promise<CommandResultV1> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

@@ -223,7 +223,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await balances('hank')).toBe('available=8.00000000 held=2.00000000');
   });
 
-  it('parks a command Postgres refuses on every attempt, applies the rest of its partition, and applies its retry once the cause is gone', async () => {
+  it('parks a command Postgres refuses on every attempt, answers it LEDGER_ERROR, applies the rest of its partition, and applies its retry once the cause is gone', async () => {
     // A trigger stands in for an error nobody foresaw that one command's data meets every time: it refuses one
     // order's hold row. Before, the batch holding that command failed on every redelivery and the partition stopped.
     await system.fund(m, 'pat', '100', 'p');
@@ -245,13 +245,17 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
       expect(parked).toHaveLength(1);
       expect(parked[0].reason).toContain(`e2e refuses order ${poison}`);
       expect(JSON.parse(parked[0].raw)).toMatchObject({ type: 'order.created', payload: { commandId: poison, amount: '10' } });
-      expect(ledger.results.has(poison)).toBe(false);
+      // Answered, so its caller need not wait out its wait; nothing recorded under its id, nothing moved.
+      const answer = await ledger.result(poison);
+      expect(answer).toEqual({ commandId: poison, commandType: 'order.created', requestHash: 'e2e', status: 'REJECTED', reason: 'LEDGER_ERROR' });
       expect(await system.query(`SELECT 1 FROM ledger.inbox WHERE command_id = $1`, [poison])).toHaveLength(0);
+      expect(await balances('pat')).toBe('available=94.00000000 held=6.00000000');
     } finally {
       await system.query('DROP TRIGGER IF EXISTS e2e_refuse_order ON ledger.holds');
       await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_order()');
     }
     // The caller's retry under the same key, once the cause is fixed, is applied like any new command.
+    ledger.results.delete(poison);
     await ledger.send('order.created', { ...pat, commandId: poison, orderId: poison, amount: '10' });
     expect(await ledger.result(poison)).toMatchObject({ status: 'ACCEPTED', balances: { available: '84.00000000', held: '16.00000000' } });
     expect(await balances('pat')).toBe('available=84.00000000 held=16.00000000');

@@ -23,6 +23,15 @@ export const LEDGER_REJECTIONS = {
    * holds: 99999999999999.99999999 either way. Nothing moves.
    */
   BALANCE_LIMIT: 'BALANCE_LIMIT',
+  /**
+   * The ledger's database refused the command on every attempt, alone and in
+   * its batch (an error of the command's own data nobody foresaw): it moved
+   * nothing and was parked for operators (`parked_messages`). The one
+   * rejection that is not final: nothing is recorded under the command's id,
+   * so a retry under the same key is applied afresh (once the cause is gone,
+   * it may be accepted). Never carries balances.
+   */
+  LEDGER_ERROR: 'LEDGER_ERROR',
 } as const;
 
 export type LedgerRejection = (typeof LEDGER_REJECTIONS)[keyof typeof LEDGER_REJECTIONS];
@@ -43,7 +52,7 @@ export interface CommandResultV1 {
   readonly status: 'ACCEPTED' | 'REJECTED';
   /** Set when status is REJECTED. */
   readonly reason?: LedgerRejection;
-  /** Balances after the command; absent when the wallet does not exist. */
+  /** Balances after the command; absent when the wallet does not exist, and on LEDGER_ERROR. */
   readonly balances?: WalletBalances;
   /** Ledger transaction id of the postings, set when status is ACCEPTED. */
   readonly transactionRef?: string;

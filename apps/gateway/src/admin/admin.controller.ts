@@ -3,6 +3,7 @@ import { Body, Controller, HttpException, Inject, Param, Post, Req, Res } from '
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseAmount, formatAmount } from '@settlement/money';
+import { LEDGER_REJECTIONS } from '@settlement/contracts';
 import { AuthService } from '../auth/auth.service';
 import { GATEWAY_CONFIG } from '../database/database.providers';
 import type { GatewayConfig } from '../gateway.config';
@@ -85,6 +86,8 @@ export class AdminController {
     );
     if (outcome.kind === 'unknown') throw adminError(504, 'RESULT_UNKNOWN', `${outcome.why}; retry with the same reference`);
     const result = outcome.result;
+    // LEDGER_ERROR is no refusal of the funding itself: the ledger's database refused it, nothing moved, and a retry is applied afresh.
+    if (result.reason === LEDGER_REJECTIONS.LEDGER_ERROR) throw adminError(500, result.reason, 'the ledger could not apply the funding; nothing moved; retry with the same reference');
     if (result.status === 'REJECTED') throw adminError(409, result.reason ?? 'REJECTED', 'funding rejected');
     await reply.status(200).send({ status: result.status, transactionRef: result.transactionRef, balances: result.balances });
   }

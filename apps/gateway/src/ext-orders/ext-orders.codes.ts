@@ -45,6 +45,8 @@ export const REJECTION_CODES: Record<LedgerRejection, ExtOrderCode> = {
   INSUFFICIENT_HELD: EXT_ORDER_CODES.INSUFFICIENT_BALANCE,
   NEGATIVE_PAYOUT: EXT_ORDER_CODES.NEGATIVE_PAYOUT,
   BALANCE_LIMIT: EXT_ORDER_CODES.BALANCE_LIMIT,
+  // The seed's own code for a database failure: nothing moved, and a retry under the same extRequestId is applied afresh.
+  LEDGER_ERROR: EXT_ORDER_CODES.DB_EXCEPTION,
 };
 
 /** The seed's response envelope. */

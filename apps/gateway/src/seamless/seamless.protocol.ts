@@ -56,6 +56,7 @@ export const SEAMLESS_REJECTIONS: Record<LedgerRejection, SeamlessErrorCode> = {
   INSUFFICIENT_HELD: 'INSUFFICIENT_FUNDS',
   NEGATIVE_PAYOUT: 'INVALID_REQUEST',
   BALANCE_LIMIT: 'BALANCE_LIMIT',
+  LEDGER_ERROR: 'INTERNAL_ERROR',
 };
 
 export async function sendSeamlessError(reply: FastifyReply, error: SeamlessError): Promise<void> {

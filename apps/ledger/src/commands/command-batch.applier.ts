@@ -117,8 +117,9 @@ export class CommandBatchApplier {
    * command meets (a constraint the code does not know) fails the batch as
    * before, and no command is put aside for it; a lone failing command waits
    * for the commands behind it to be redelivered with it. A parked command
-   * moved nothing and got no result: its caller's retry under the same key is
-   * tried afresh.
+   * moved nothing and is answered REJECTED with LEDGER_ERROR, which is not
+   * recorded under its id: its caller's retry under the same key is tried
+   * afresh.
    */
   async apply(records: readonly ConsumedRecord[]): Promise<void> {
     try {
@@ -148,9 +149,13 @@ export class CommandBatchApplier {
     if (applied === 0) throw batchError;
     // Every part applied on its own (a limit another partition's batch had reached, read afresh): nothing to park.
     if (refused.length === 0) return;
-    await this.dataSource.transaction((manager) =>
-      parkRecords(
-        manager.queryRunner as QueryRunner,
+    // Each refused command that can be answered is answered LEDGER_ERROR (not recorded under its id), in the
+    // transaction that parks it: its caller learns at once that nothing moved, instead of waiting out its wait.
+    const answers = refused.flatMap(({ record, error }) => (record.ok && commandProblem(record.envelope) === null ? [refusedAnswer(record.envelope, error)] : []));
+    const staged = await this.dataSource.transaction(async (manager) => {
+      const runner = manager.queryRunner as QueryRunner;
+      await parkRecords(
+        runner,
         S,
         refused.map(({ record, error }) => ({
           topic: record.topic,
@@ -159,13 +164,29 @@ export class CommandBatchApplier {
           problem: `refused on every attempt, alone and in its batch: ${error.message}`,
           raw: record.ok ? JSON.stringify(record.envelope) : record.raw,
         })),
-      ),
-    );
+      );
+      return this.insertOutbox(runner, answers);
+    });
+    this.relay.publishCommitted(staged);
     this.stats.parked += refused.length;
     for (const { record, error } of refused) {
       const id = record.ok ? (record.envelope.payload as { commandId?: unknown }).commandId : undefined;
       this.logger.error(`parked command ${String(id)} (${record.topic} partition ${record.partition} offset ${record.offset}): ${error.message}`);
     }
+  }
+
+  /** Writes outbox rows in the caller's transaction, by plain parameters (the batch write binds its own); returns them staged for the relay. */
+  private async insertOutbox(runner: QueryRunner, messages: readonly OutboxMessage[]): Promise<StagedOutboxRow[]> {
+    if (messages.length === 0) return [];
+    const { columns, staged } = prepareOutbox(messages, await this.outboxIds.take(runner, messages.length));
+    await runner.query(outboxInsertSql(S, { ids: '$1::bigint[]', eventIds: '$2::uuid[]', topics: '$3::text[]', keys: '$4::text[]', envelopes: '$5::json[]' }), [
+      columns.ids,
+      columns.eventIds,
+      columns.topics,
+      columns.keys,
+      columns.envelopes,
+    ]);
+    return staged;
   }
 
   /** Applies records in one transaction (retried while Postgres is unavailable or on a deadlock), then hands their results to the relay. */
@@ -695,6 +716,22 @@ function settlementPosted(command: Command, outcome: SettleAccepted, balances: W
       payload,
     }),
   };
+}
+
+/**
+ * The answer to a command parked because Postgres refused it on every
+ * attempt (CommandBatchApplier.isolate): REJECTED with LEDGER_ERROR, without
+ * balances (the batch that would have read them failed). Its event id is
+ * derived from the command's, so a redelivery of the message (a crash before
+ * its offset was committed) answers it again under the same id. Its span, in
+ * the command's trace, carries the refusal.
+ */
+function refusedAnswer(envelope: EventEnvelope, refusal: Error): OutboxMessage {
+  const command = { type: envelope.type, envelope } as Command;
+  const span = startEnvelopeSpan(`ledger refuse ${command.type}`, command.envelope, { 'ledger.command_id': command.envelope.payload.commandId });
+  const answer = resultEnvelope(command, rejected(LEDGER_REJECTIONS.LEDGER_ERROR), undefined, span, derivedEventId(envelope.eventId, 'refused'));
+  endSpans([span], refusal);
+  return { topic: TOPICS.ledgerResults.name, envelope: answer };
 }
 
 /** A stable UUID derived from another event id, for events that must be the same on every redelivery. */
