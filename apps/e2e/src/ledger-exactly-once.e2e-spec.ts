@@ -667,6 +667,32 @@ describe('the ledger applies every command exactly once, however often Kafka del
     ]);
   });
 
+  it('the settlement service parks an event Postgres refuses on every attempt and records the rest of its partition', async () => {
+    const merchantId = uniqueId('m');
+    const key = accountKey({ merchantId, username: 'lou', currency });
+    const result = (commandId: string, reason: string): string => {
+      const payload = { commandId, commandType: 'order.created', requestHash: 'h', status: 'REJECTED', reason } as unknown as CommandResultV1;
+      return JSON.stringify(envelopeV1({ eventId: randomUUID(), type: 'order.rejected', aggregateId: key, causationId: commandId, correlationId: commandId, payload }));
+    };
+    // A payload string jsonb cannot hold (\u0000): no producer of ours writes one, but nothing stops one on the topic.
+    const poison = result(`e2e-eo:${merchantId}:poison`, 'NUL \u0000 here');
+    const before = result(`e2e-eo:${merchantId}:before`, 'WALLET_NOT_FOUND');
+    const after = result(`e2e-eo:${merchantId}:after`, 'WALLET_NOT_FOUND');
+    const settlementParked = async () => ((await (await fetch(`${system.services.settlement.url}/health`)).json()) as { parked: number }).parked;
+    const parkedBefore = await settlementParked();
+    // One produce request, one key: one partition, the three messages in one fetched batch.
+    await producer.send({ topic: resultsTopic, acks: -1, messages: [before, poison, after].map((value) => ({ key, value })) });
+    const recorded = () =>
+      system.query<{ command_id: string }>(`SELECT payload->>'commandId' AS command_id FROM settlement.ledger_events WHERE aggregate_id = $1 ORDER BY 1`, [key]);
+    const rows = await eventually('the events around the refused one recorded', recorded, (r) => r.length === 2, 30000);
+    expect(rows.map((r) => r.command_id)).toEqual([`e2e-eo:${merchantId}:after`, `e2e-eo:${merchantId}:before`]);
+    const parked = await system.query<{ reason: string; raw: string }>(`SELECT reason, raw FROM settlement.parked_messages WHERE raw LIKE $1`, [`%${merchantId}:poison%`]);
+    expect(parked).toHaveLength(1);
+    expect(parked[0].reason).toMatch(/^refused on every attempt, alone and in its batch: .*unsupported Unicode escape sequence/);
+    expect(JSON.parse(parked[0].raw)).toMatchObject({ type: 'order.rejected', payload: { commandId: `e2e-eo:${merchantId}:poison` } });
+    expect(await settlementParked()).toBe(parkedBefore + 1);
+  });
+
   it('200 concurrent holds each for the whole balance accept exactly one', async () => {
     const merchantId = uniqueId('m');
     const token = await system.merchantWithToken(merchantId);

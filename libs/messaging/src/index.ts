@@ -4,3 +4,4 @@ export * from './inbox';
 export * from './batch-consumer';
 export * from './group-instance';
 export * from './database';
+export * from './isolation';

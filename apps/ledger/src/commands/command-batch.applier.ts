@@ -26,8 +26,10 @@ import {
   SequenceBlock,
   databaseOutageRetry,
   retryWhileDatabaseUnavailable,
-  isDatabaseUnavailable,
   errorCodeOf,
+  applyIsolatingRefusals,
+  refusedParkRows,
+  type RefusedRecord,
   sqlArray,
   pgArrayText,
   jsonArrayText,
@@ -106,65 +108,32 @@ export class CommandBatchApplier {
   ) {}
 
   /**
-   * Applies a batch of consumed records (the consumer's handler). When the
-   * batch fails with an error a command's own data can cause (commandSpecific:
-   * Postgres refusing a row), it is applied again in halves, recursively, so
-   * the commands that fail alone are found: those are parked (parked_messages,
-   * with the error), the rest applied in order, and the partition moves on.
-   * Before, one such command failed its batch on every redelivery and stopped
-   * its partition, every wallet on it, until someone intervened. Nothing is
-   * parked unless another command of the batch applied: an error every
-   * command meets (a constraint the code does not know) fails the batch as
-   * before, and no command is put aside for it; a lone failing command waits
-   * for the commands behind it to be redelivered with it. A parked command
-   * moved nothing and is answered REJECTED with LEDGER_ERROR, which is not
-   * recorded under its id: its caller's retry under the same key is tried
-   * afresh.
+   * Applies a batch of consumed records (the consumer's handler). A command
+   * Postgres refuses on every attempt, alone and in its batch, is parked and
+   * the rest applied (applyIsolatingRefusals, libs/messaging); see park.
    */
   async apply(records: readonly ConsumedRecord[]): Promise<void> {
-    try {
-      await this.applyRecords(records);
-    } catch (error) {
-      if (records.length < 2 || !commandSpecific(error)) throw error;
-      this.logger.warn(`batch of ${records.length} records failed (${(error as Error).message}); applying it in parts to find the commands that fail alone`);
-      await this.isolate(records, error as Error);
-    }
+    await applyIsolatingRefusals(
+      records,
+      (part) => this.applyRecords(part),
+      (refused) => this.park(refused),
+      (message) => this.logger.warn(message),
+    );
   }
 
-  /** See apply: the halves of a failed batch, recursively; parks the single records that still fail, if any other applied. */
-  private async isolate(records: readonly ConsumedRecord[], batchError: Error): Promise<void> {
-    const refused: { record: ConsumedRecord; error: Error }[] = [];
-    let applied = 0;
-    const applyPart = async (part: readonly ConsumedRecord[]): Promise<void> => {
-      try {
-        await this.applyRecords(part);
-        applied += part.length;
-      } catch (error) {
-        if (!commandSpecific(error)) throw error;
-        if (part.length === 1) refused.push({ record: part[0], error: error as Error });
-        else for (const half of halves(part)) await applyPart(half);
-      }
-    };
-    for (const half of halves(records)) await applyPart(half);
-    if (applied === 0) throw batchError;
-    // Every part applied on its own (a limit another partition's batch had reached, read afresh): nothing to park.
-    if (refused.length === 0) return;
-    // Each refused command that can be answered is answered LEDGER_ERROR (not recorded under its id), in the
-    // transaction that parks it: its caller learns at once that nothing moved, instead of waiting out its wait.
+  /**
+   * Parks commands Postgres refused on every attempt (parked_messages, with
+   * the error). Each that can be answered is answered REJECTED with
+   * LEDGER_ERROR, in the same transaction: its caller learns at once that
+   * nothing moved, instead of waiting out its wait. The answer is not
+   * recorded under the command's id, so the caller's retry under the same key
+   * is tried afresh.
+   */
+  private async park(refused: readonly RefusedRecord[]): Promise<void> {
     const answers = refused.flatMap(({ record, error }) => (record.ok && commandProblem(record.envelope) === null ? [refusedAnswer(record.envelope, error)] : []));
     const staged = await this.dataSource.transaction(async (manager) => {
       const runner = manager.queryRunner as QueryRunner;
-      await parkRecords(
-        runner,
-        S,
-        refused.map(({ record, error }) => ({
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          problem: `refused on every attempt, alone and in its batch: ${error.message}`,
-          raw: record.ok ? JSON.stringify(record.envelope) : record.raw,
-        })),
-      );
+      await parkRecords(runner, S, refusedParkRows(refused));
       return this.insertOutbox(runner, answers);
     });
     this.relay.publishCommitted(staged);
@@ -738,29 +707,6 @@ function refusedAnswer(envelope: EventEnvelope, refusal: Error): OutboxMessage {
 function derivedEventId(sourceEventId: string, purpose: string): string {
   const hex = createHash('sha256').update(`${sourceEventId}:${purpose}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-/**
- * Whether a batch's failure may come from one command's data, so that
- * applying the batch in parts can isolate it (CommandBatchApplier.apply):
- * Postgres's data exceptions (22: a value out of range), integrity violations
- * (23: a check, key or not-null constraint), program limits (54: an index row
- * too large) and errors raised by triggers or functions (P0). Not Postgres
- * being unreachable, out of resources or failing (08, 53, 57, 58, XX) nor a
- * deadlock: every command meets those, and they pass. Nor an error without a
- * SQLSTATE: an assertion of the ledger's code, but also a pool ended by a
- * shutdown midway through the parts, which would park good commands.
- */
-function commandSpecific(error: unknown): boolean {
-  if (isDatabaseUnavailable(error)) return false;
-  const code = errorCodeOf(error);
-  return code !== undefined && /^(22|23|54|P0)[0-9A-Z]{3}$/.test(code);
-}
-
-/** A list of two or more in two halves, in order. */
-function halves<T>(list: readonly T[]): [T[], T[]] {
-  const middle = Math.ceil(list.length / 2);
-  return [list.slice(0, middle), list.slice(middle)];
 }
 
 /** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */

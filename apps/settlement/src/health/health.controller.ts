@@ -11,7 +11,7 @@ export class HealthController {
 
   @Get()
   health(): Record<string, unknown> {
-    return { status: 'ok', recorded: this.recorder.recordedCount, rssBytes: process.memoryUsage().rss };
+    return { status: 'ok', recorded: this.recorder.recordedCount, parked: this.recorder.parkedCount, rssBytes: process.memoryUsage().rss };
   }
 
   /** The last minutes of this process's event-loop delay and GC pauses, second by second (see RuntimeMonitor). */

@@ -3,15 +3,18 @@ import type { Consumer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { ALL_TOPICS, type EventEnvelope } from '@settlement/contracts';
 import {
+  applyIsolatingRefusals,
   claimInbox,
   createKafka,
   databaseOutageRetry,
   ensureTopics,
   kafkaSettingsFromEnv,
   parkRecords,
+  refusedParkRows,
   retryWhileDatabaseUnavailable,
   startBatchConsumer,
   type ConsumedRecord,
+  type RefusedRecord,
 } from '@settlement/messaging';
 import { endSpans, startEnvelopeSpan } from '@settlement/telemetry';
 import { DATA_SOURCE, SETTLEMENT_CONFIG } from '../../database/database.providers';
@@ -28,6 +31,8 @@ export class RecordEventHandler implements OnApplicationBootstrap, OnApplication
   private consumer: Consumer | undefined;
   /** Events recorded since start (duplicates excluded). */
   recordedCount = 0;
+  /** Messages parked since start: unreadable ones, and events Postgres refused on every attempt. */
+  parkedCount = 0;
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
@@ -45,7 +50,38 @@ export class RecordEventHandler implements OnApplicationBootstrap, OnApplication
     await this.consumer?.disconnect();
   }
 
+  /**
+   * The consumer's handler. An event Postgres refuses on every attempt, alone
+   * and in its batch (applyIsolatingRefusals), is parked with the error, and
+   * the rest of its partition recorded: before, such an event (a payload
+   * string jsonb cannot hold, a timestamp out of range) failed its batch on
+   * every redelivery and stopped the partition.
+   */
   async record(records: readonly ConsumedRecord[]): Promise<void> {
+    const parked = await applyIsolatingRefusals(
+      records,
+      (part) => this.recordBatch(part),
+      (refused) => this.park(refused),
+      (message) => this.logger.warn(message),
+    );
+    this.parkedCount += parked;
+  }
+
+  /** Parks refused events in a transaction of their own, with the error. */
+  private async park(refused: readonly RefusedRecord[]): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const runner = manager.queryRunner;
+      if (runner === undefined) throw new Error('transaction without a query runner');
+      await parkRecords(runner, SETTLEMENT_SCHEMA, refusedParkRows(refused));
+    });
+    for (const { record, error } of refused) {
+      const id = record.ok ? record.envelope.eventId : undefined;
+      this.logger.error(`parked event ${String(id)} (${record.topic} partition ${record.partition} offset ${record.offset}): ${error.message}`);
+    }
+  }
+
+  /** Records one batch, or one part of it, in one transaction. */
+  private async recordBatch(records: readonly ConsumedRecord[]): Promise<void> {
     // One entry per event id: a batch may carry the same event twice (a result the ledger
     // re-emitted for a retried or redelivered command, a relay re-publish after a crash).
     // The inbox claims an id once, and a second copy would be inserted twice and fail the
@@ -67,6 +103,7 @@ export class RecordEventHandler implements OnApplicationBootstrap, OnApplication
       );
       // Counted once committed: a transaction tried again would otherwise count its events twice.
       this.recordedCount += recorded;
+      this.parkedCount += unreadable.length;
       endSpans(spans);
     } catch (error) {
       endSpans(spans, error);
