@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Decimal } from '@settlement/money';
@@ -33,6 +34,34 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
   async function outboxPending(): Promise<number> {
     const response = await fetch(`${system.services.ledger.url}/health`);
     return ((await response.json()) as { outboxPending: number }).outboxPending;
+  }
+
+  /**
+   * Installs a trigger refusing every hold row `condition` (plpgsql, on NEW)
+   * matches with `message`: an error nobody foresaw that a command's data
+   * meets on every attempt. Returns its removal.
+   */
+  async function refuseHolds(name: string, condition: string, message: string): Promise<() => Promise<void>> {
+    await system.query(
+      `CREATE FUNCTION ledger.${name}() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN IF ${condition} THEN RAISE EXCEPTION '${message}'; END IF; RETURN NEW; END $f$`,
+    );
+    await system.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.${name}()`);
+    return async () => {
+      await system.query(`DROP TRIGGER IF EXISTS ${name} ON ledger.holds`);
+      await system.query(`DROP FUNCTION IF EXISTS ledger.${name}()`);
+    };
+  }
+
+  /** Runs `npm run parked`'s program against the test infrastructure, as an operator would. */
+  function parkedCli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const env = { ...process.env, DATABASE_URL: system.infra.DATABASE_URL, KAFKA_BROKERS: system.infra.KAFKA_BROKERS };
+      execFile(process.execPath, [join(repoRoot, 'dist', 'libs', 'messaging', 'parked-cli.js'), ...args], { env }, (error, stdout, stderr) => {
+        if (error !== null && typeof error.code !== 'number') reject(error);
+        else resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
+      });
+    });
   }
 
   /** Waits until the ledger's log holds `text`: proof it has tried what a test then checks it did not do. */
@@ -229,11 +258,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     await system.fund(m, 'pat', '100', 'p');
     const pat = wallet('pat');
     const poison = `${m}:pat-poison`;
-    await system.query(
-      `CREATE FUNCTION ledger.e2e_refuse_order() RETURNS trigger LANGUAGE plpgsql AS $f$
-       BEGIN IF NEW.order_id = '${poison}' THEN RAISE EXCEPTION 'e2e refuses order %', NEW.order_id; END IF; RETURN NEW; END $f$`,
-    );
-    await system.query(`CREATE TRIGGER e2e_refuse_order BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_order()`);
+    const removeTrigger = await refuseHolds('e2e_refuse_order', `NEW.order_id = '${poison}'`, `e2e refuses order ${poison}`);
     try {
       await ledger.send('order.created', { ...pat, commandId: `${m}:pat-before`, orderId: `${m}:pat-before`, amount: '1' });
       await ledger.send('order.created', { ...pat, commandId: poison, orderId: poison, amount: '10' });
@@ -251,8 +276,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
       expect(await system.query(`SELECT 1 FROM ledger.inbox WHERE command_id = $1`, [poison])).toHaveLength(0);
       expect(await balances('pat')).toBe('available=94.00000000 held=6.00000000');
     } finally {
-      await system.query('DROP TRIGGER IF EXISTS e2e_refuse_order ON ledger.holds');
-      await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_order()');
+      await removeTrigger();
     }
     // The caller's retry under the same key, once the cause is fixed, is applied like any new command.
     ledger.results.delete(poison);
@@ -261,16 +285,47 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await balances('pat')).toBe('available=84.00000000 held=16.00000000');
   });
 
+  it('lets an operator list a parked command and send it again once its cause is fixed (npm run parked)', async () => {
+    await system.fund(m, 'ria', '100', 'r');
+    const ria = wallet('ria');
+    const poison = `${m}:ria-poison`;
+    const removeTrigger = await refuseHolds('e2e_refuse_ria', `NEW.order_id = '${poison}'`, `e2e refuses order ${poison}`);
+    try {
+      await ledger.send('order.created', { ...ria, commandId: poison, orderId: poison, amount: '10' });
+      await ledger.send('order.created', { ...ria, commandId: `${m}:ria-after`, orderId: `${m}:ria-after`, amount: '5' });
+      expect(await ledger.result(`${m}:ria-after`, 60000)).toMatchObject({ status: 'ACCEPTED' });
+      expect(await ledger.result(poison)).toMatchObject({ status: 'REJECTED', reason: 'LEDGER_ERROR' });
+    } finally {
+      await removeTrigger();
+    }
+    const [row] = await system.query<{ id: string }>(`SELECT id::text FROM ledger.parked_messages WHERE raw LIKE $1`, [`%${poison}%`]);
+    const listed = await parkedCli('list', 'ledger', '--pending', '--limit', '500');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${row.id}  \\S+  ledger\\.commands\\.v1/\\d+@\\d+  not replayed$`, 'm'));
+    expect(listed.stdout).toContain(`e2e refuses order ${poison}`);
+
+    ledger.results.delete(poison);
+    const replay = await parkedCli('replay', 'ledger', row.id);
+    expect(replay).toMatchObject({ code: 0, stdout: `${row.id}: sent to ledger.commands.v1 (key ${m}:ria:USDT)\n` });
+    expect(await ledger.result(poison)).toMatchObject({ status: 'ACCEPTED', balances: { available: '85.00000000', held: '15.00000000' } });
+    const [marked] = await system.query<{ replayed: boolean }>(`SELECT replayed_at IS NOT NULL AS replayed FROM ledger.parked_messages WHERE id = $1`, [row.id]);
+    expect(marked.replayed).toBe(true);
+
+    // Once only, unless asked again; unknown ids and bad input are refused with a reason.
+    const again = await parkedCli('replay', 'ledger', row.id, '999999999999');
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain(`${row.id}: not sent, replayed already at `);
+    expect(again.stdout).toContain('999999999999: not sent, no parked message 999999999999 in ledger');
+    expect((await parkedCli('replay', 'accounts', '1')).code).toBe(64);
+    expect(await balances('ria')).toBe('available=85.00000000 held=15.00000000');
+  });
+
   it('parks nothing when every command of a batch fails alone: the partition waits, and applies them once the cause is gone', async () => {
     // An error every command meets (here: every hold of the wallet refused) is no one command's fault: putting
     // the commands aside for it would drop a partition's traffic. The batch fails as before, until it is fixed.
     await system.fund(m, 'quin', '100', 'q');
     const quin = wallet('quin');
-    await system.query(
-      `CREATE FUNCTION ledger.e2e_refuse_wallet() RETURNS trigger LANGUAGE plpgsql AS $f$
-       BEGIN IF NEW.wallet_key = '${m}:quin:USDT' THEN RAISE EXCEPTION 'e2e refuses every hold of %', NEW.wallet_key; END IF; RETURN NEW; END $f$`,
-    );
-    await system.query(`CREATE TRIGGER e2e_refuse_wallet BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_wallet()`);
+    const removeTrigger = await refuseHolds('e2e_refuse_wallet', `NEW.wallet_key = '${m}:quin:USDT'`, `e2e refuses every hold of ${m}:quin:USDT`);
     try {
       // One request, one record batch: the ledger reads both in one fetch, fails the batch, then each alone.
       await ledger.sendTogether([1, 2].map((n) => ({ type: 'order.created' as const, payload: { ...quin, commandId: `${m}:quin-${n}`, orderId: `${m}:quin-${n}`, amount: String(n) } })));
@@ -279,8 +334,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
       expect(await system.query(`SELECT id FROM ledger.parked_messages WHERE raw LIKE $1`, [`%${m}:quin-%`])).toHaveLength(0);
       expect([ledger.results.has(`${m}:quin-1`), ledger.results.has(`${m}:quin-2`)]).toEqual([false, false]);
     } finally {
-      await system.query('DROP TRIGGER IF EXISTS e2e_refuse_wallet ON ledger.holds');
-      await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_wallet()');
+      await removeTrigger();
     }
     expect(await ledger.result(`${m}:quin-1`, 60000)).toMatchObject({ status: 'ACCEPTED' });
     expect(await ledger.result(`${m}:quin-2`, 60000)).toMatchObject({ status: 'ACCEPTED', balances: { available: '97.00000000', held: '3.00000000' } });

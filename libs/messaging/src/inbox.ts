@@ -27,6 +27,15 @@ export function parkedTableSql(schema: string): string {
 }
 
 /**
+ * Adds `replayed_at` to a parked-message table (a later migration of each
+ * service that has one): when an operator last sent the message to its topic
+ * again (replayParked).
+ */
+export function parkedReplaysSql(schema: string): string {
+  return `ALTER TABLE ${schema}.parked_messages ADD COLUMN replayed_at timestamptz`;
+}
+
+/**
  * Records event ids in the inbox inside the caller's transaction and returns
  * the ids seen for the first time; the caller applies only those.
  */

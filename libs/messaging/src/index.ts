@@ -5,3 +5,4 @@ export * from './batch-consumer';
 export * from './group-instance';
 export * from './database';
 export * from './isolation';
+export * from './parked';

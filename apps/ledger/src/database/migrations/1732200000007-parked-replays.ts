@@ -1,0 +1,15 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { parkedReplaysSql } from '@settlement/messaging';
+
+/** Parked messages record when an operator replayed them (`npm run parked`). */
+export class ParkedReplays1732200000007 implements MigrationInterface {
+  name = 'ParkedReplays1732200000007';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(parkedReplaysSql('ledger'));
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE ledger.parked_messages DROP COLUMN replayed_at`);
+  }
+}
