@@ -51,9 +51,15 @@ async function main(argv: readonly string[]): Promise<number> {
     const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner });
     await producer.connect();
     try {
-      const outcomes = await replayParked(client, producer, schema, ids, { again: flags.includes('--again') });
-      for (const o of outcomes) console.log(o.replayed ? `${o.id}: sent to ${o.topic} (key ${o.key})` : `${o.id}: not sent, ${o.why}`);
-      return outcomes.every((o) => o.replayed) ? 0 : 1;
+      // One at a time, each line printed once done: should a send fail midway, what went out before it is known.
+      let allSent = true;
+      for (const id of ids) {
+        for (const o of await replayParked(client, producer, schema, [id], { again: flags.includes('--again') })) {
+          console.log(o.replayed ? `${o.id}: sent to ${o.topic} (key ${o.key})` : `${o.id}: not sent, ${o.why}`);
+          allSent &&= o.replayed;
+        }
+      }
+      return allSent ? 0 : 1;
     } finally {
       await producer.disconnect();
     }

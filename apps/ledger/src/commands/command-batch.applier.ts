@@ -689,7 +689,7 @@ function settlementPosted(command: Command, outcome: SettleAccepted, balances: W
 
 /**
  * The answer to a command parked because Postgres refused it on every
- * attempt (CommandBatchApplier.isolate): REJECTED with LEDGER_ERROR, without
+ * attempt (CommandBatchApplier.park): REJECTED with LEDGER_ERROR, without
  * balances (the batch that would have read them failed). Its event id is
  * derived from the command's, so a redelivery of the message (a crash before
  * its offset was committed) answers it again under the same id. Its span, in
