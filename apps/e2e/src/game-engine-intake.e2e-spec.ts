@@ -1,3 +1,4 @@
+import { Decimal } from '@settlement/money';
 import { signed } from './seamless-digest';
 import { System, adminToken, uniqueId } from './system';
 
@@ -203,6 +204,39 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
       expect(cancel.body).toMatchObject({ success: false });
       const close = await call('closetrade', signed({ token: walletToken, amount: '57', currency: 'USD', externalTradeType: 'options', externalTradeId: 't-pool' }, walletSecret));
       expect(close.body).toMatchObject({ status: 'Ok' });
+    });
+
+    it("answers 500 INTERNAL_ERROR (seamless) and 500 LEDGER_ERROR (admin funding) when the ledger's database refuses them, moving nothing", async () => {
+      const balance = async () => (await call('getbalance', signed({ token: walletToken, amount: '1', currency: 'USD' }, walletSecret))).body.balance as string;
+      const before = new Decimal(await balance());
+      const trade = { token: walletToken, amount: '10', currency: 'USD', externalTradeType: 'options', externalTradeId: uniqueId('t-refused-') };
+      const funding = { merchantId: merchant, username: 'trader', currency: 'USD', amount: '10', reference: uniqueId('refused-') };
+      const refusedIds = [`seamless:${merchant}:open:${trade.externalTradeId}`, `admin-funding:${merchant}:${funding.reference}`];
+      // A trigger stands in for an error nobody foresaw that these two commands' data meet on every attempt.
+      await system.query(
+        `CREATE FUNCTION ledger.e2e_refuse_tx() RETURNS trigger LANGUAGE plpgsql AS $f$
+         BEGIN IF NEW.command_id IN ('${refusedIds.join("', '")}') THEN RAISE EXCEPTION 'e2e refuses %', NEW.command_id; END IF; RETURN NEW; END $f$`,
+      );
+      await system.query(`CREATE TRIGGER e2e_refuse_tx BEFORE INSERT ON ledger.transactions FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_tx()`);
+      const admin = { authorization: `Bearer ${adminToken}` };
+      try {
+        const open = call('opentrade', signed(trade, walletSecret));
+        const fund = system.call('POST', '/admin/wallets/fund', funding, admin);
+        // Commands refused alone wait for the commands behind them on their partition: another funding of the wallet.
+        await new Promise((r) => setTimeout(r, 200));
+        const next = await system.call('POST', '/admin/wallets/fund', { ...funding, amount: '5', reference: uniqueId('next-') }, admin);
+        expect(await open).toMatchObject({ status: 500, body: { status: 'Error', code: 'INTERNAL_ERROR' } });
+        expect(await fund).toMatchObject({ status: 500, body: { error: 'LEDGER_ERROR' } });
+        expect(next).toMatchObject({ status: 200, body: { status: 'ACCEPTED' } });
+        expect(await balance()).toBe(before.plus(5).toFixed());
+      } finally {
+        await system.query('DROP TRIGGER IF EXISTS e2e_refuse_tx ON ledger.transactions');
+        await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_tx()');
+      }
+      // The same requests again, once the cause is gone, are applied.
+      expect((await call('opentrade', signed(trade, walletSecret))).body).toEqual({ balance: before.plus(5).minus(10).toFixed(), currency: 'USD', status: 'Ok' });
+      expect(await system.call('POST', '/admin/wallets/fund', funding, admin)).toMatchObject({ status: 200, body: { status: 'ACCEPTED' } });
+      expect(await balance()).toBe(before.plus(5).toFixed());
     });
   });
 
