@@ -102,11 +102,7 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
       const body = { extRequestId: uniqueId('poison-'), username: 'poe', currency: 'USDT', amount: '10', bonusAmount: '0' };
       // A trigger stands in for an error nobody foresaw that this order's data meets on every attempt.
       const orderId = `ext-orders:${merchant}:${body.extRequestId}`;
-      await system.query(
-        `CREATE FUNCTION ledger.e2e_refuse_ext_order() RETURNS trigger LANGUAGE plpgsql AS $f$
-         BEGIN IF NEW.order_id = '${orderId}' THEN RAISE EXCEPTION 'e2e refuses order %', NEW.order_id; END IF; RETURN NEW; END $f$`,
-      );
-      await system.query(`CREATE TRIGGER e2e_refuse_ext_order BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_ext_order()`);
+      const removeTrigger = await system.refuseInserts('holds', `NEW.order_id = '${orderId}'`, `e2e refuses order ${orderId}`);
       try {
         const started = Date.now();
         const refused = ext('PUT', 'create', body);
@@ -121,8 +117,7 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
         const holds = await system.query(`SELECT order_id FROM ledger.holds WHERE wallet_key = $1`, [`${merchant}:poe:USDT`]);
         expect(holds.map((h) => h['order_id'])).not.toContain(orderId);
       } finally {
-        await system.query('DROP TRIGGER IF EXISTS e2e_refuse_ext_order ON ledger.holds');
-        await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_ext_order()');
+        await removeTrigger();
       }
       expect(await ext('PUT', 'create', body)).toMatchObject({ status: 200, body: { code: 1, success: true } });
       expect((await ext('GET', body.extRequestId)).body.data).toMatchObject({ extRequestId: body.extRequestId, amount: '10', status: 'ACCEPTED' });
@@ -213,11 +208,7 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
       const funding = { merchantId: merchant, username: 'trader', currency: 'USD', amount: '10', reference: uniqueId('refused-') };
       const refusedIds = [`seamless:${merchant}:open:${trade.externalTradeId}`, `admin-funding:${merchant}:${funding.reference}`];
       // A trigger stands in for an error nobody foresaw that these two commands' data meet on every attempt.
-      await system.query(
-        `CREATE FUNCTION ledger.e2e_refuse_tx() RETURNS trigger LANGUAGE plpgsql AS $f$
-         BEGIN IF NEW.command_id IN ('${refusedIds.join("', '")}') THEN RAISE EXCEPTION 'e2e refuses %', NEW.command_id; END IF; RETURN NEW; END $f$`,
-      );
-      await system.query(`CREATE TRIGGER e2e_refuse_tx BEFORE INSERT ON ledger.transactions FOR EACH ROW EXECUTE FUNCTION ledger.e2e_refuse_tx()`);
+      const removeTrigger = await system.refuseInserts('transactions', `NEW.command_id IN ('${refusedIds.join("', '")}')`, 'e2e refuses the command');
       const admin = { authorization: `Bearer ${adminToken}` };
       try {
         const open = call('opentrade', signed(trade, walletSecret));
@@ -230,8 +221,7 @@ describe('game-engine intake: ext-orders (seed 000) and seamless wallet (seed 00
         expect(next).toMatchObject({ status: 200, body: { status: 'ACCEPTED' } });
         expect(await balance()).toBe(before.plus(5).toFixed());
       } finally {
-        await system.query('DROP TRIGGER IF EXISTS e2e_refuse_tx ON ledger.transactions');
-        await system.query('DROP FUNCTION IF EXISTS ledger.e2e_refuse_tx()');
+        await removeTrigger();
       }
       // The same requests again, once the cause is gone, are applied.
       expect((await call('opentrade', signed(trade, walletSecret))).body).toEqual({ balance: before.plus(5).minus(10).toFixed(), currency: 'USD', status: 'Ok' });

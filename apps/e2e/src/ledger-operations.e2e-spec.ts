@@ -36,23 +36,6 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     return ((await response.json()) as { outboxPending: number }).outboxPending;
   }
 
-  /**
-   * Installs a trigger refusing every hold row `condition` (plpgsql, on NEW)
-   * matches with `message`: an error nobody foresaw that a command's data
-   * meets on every attempt. Returns its removal.
-   */
-  async function refuseHolds(name: string, condition: string, message: string): Promise<() => Promise<void>> {
-    await system.query(
-      `CREATE FUNCTION ledger.${name}() RETURNS trigger LANGUAGE plpgsql AS $f$
-       BEGIN IF ${condition} THEN RAISE EXCEPTION '${message}'; END IF; RETURN NEW; END $f$`,
-    );
-    await system.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ledger.holds FOR EACH ROW EXECUTE FUNCTION ledger.${name}()`);
-    return async () => {
-      await system.query(`DROP TRIGGER IF EXISTS ${name} ON ledger.holds`);
-      await system.query(`DROP FUNCTION IF EXISTS ledger.${name}()`);
-    };
-  }
-
   /** Runs `npm run parked`'s program against the test infrastructure, as an operator would. */
   function parkedCli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
@@ -258,7 +241,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     await system.fund(m, 'pat', '100', 'p');
     const pat = wallet('pat');
     const poison = `${m}:pat-poison`;
-    const removeTrigger = await refuseHolds('e2e_refuse_order', `NEW.order_id = '${poison}'`, `e2e refuses order ${poison}`);
+    const removeTrigger = await system.refuseInserts('holds', `NEW.order_id = '${poison}'`, `e2e refuses order ${poison}`);
     try {
       await ledger.send('order.created', { ...pat, commandId: `${m}:pat-before`, orderId: `${m}:pat-before`, amount: '1' });
       await ledger.send('order.created', { ...pat, commandId: poison, orderId: poison, amount: '10' });
@@ -289,7 +272,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     await system.fund(m, 'ria', '100', 'r');
     const ria = wallet('ria');
     const poison = `${m}:ria-poison`;
-    const removeTrigger = await refuseHolds('e2e_refuse_ria', `NEW.order_id = '${poison}'`, `e2e refuses order ${poison}`);
+    const removeTrigger = await system.refuseInserts('holds', `NEW.order_id = '${poison}'`, `e2e refuses order ${poison}`);
     try {
       await ledger.send('order.created', { ...ria, commandId: poison, orderId: poison, amount: '10' });
       await ledger.send('order.created', { ...ria, commandId: `${m}:ria-after`, orderId: `${m}:ria-after`, amount: '5' });
@@ -325,7 +308,7 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     // the commands aside for it would drop a partition's traffic. The batch fails as before, until it is fixed.
     await system.fund(m, 'quin', '100', 'q');
     const quin = wallet('quin');
-    const removeTrigger = await refuseHolds('e2e_refuse_wallet', `NEW.wallet_key = '${m}:quin:USDT'`, `e2e refuses every hold of ${m}:quin:USDT`);
+    const removeTrigger = await system.refuseInserts('holds', `NEW.wallet_key = '${m}:quin:USDT'`, `e2e refuses every hold of ${m}:quin:USDT`);
     try {
       // One request, one record batch: the ledger reads both in one fetch, fails the batch, then each alone.
       await ledger.sendTogether([1, 2].map((n) => ({ type: 'order.created' as const, payload: { ...quin, commandId: `${m}:quin-${n}`, orderId: `${m}:quin-${n}`, amount: String(n) } })));

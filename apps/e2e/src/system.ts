@@ -81,6 +81,24 @@ export class System {
     return audit;
   }
 
+  /**
+   * Installs a trigger refusing every row inserted into `ledger.<table>` that
+   * `condition` (plpgsql, on NEW) matches, with `message`: an error nobody
+   * foresaw that a command's data meets on every attempt. Returns its removal.
+   */
+  async refuseInserts(table: string, condition: string, message: string): Promise<() => Promise<void>> {
+    const name = `e2e_refuse_${table}_${process.pid}_${(refusalTriggers += 1)}`;
+    await this.query(
+      `CREATE FUNCTION ledger.${name}() RETURNS trigger LANGUAGE plpgsql AS $f$
+       BEGIN IF ${condition} THEN RAISE EXCEPTION '${message}'; END IF; RETURN NEW; END $f$`,
+    );
+    await this.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ledger.${table} FOR EACH ROW EXECUTE FUNCTION ledger.${name}()`);
+    return async () => {
+      await this.query(`DROP TRIGGER IF EXISTS ${name} ON ledger.${table}`);
+      await this.query(`DROP FUNCTION IF EXISTS ledger.${name}()`);
+    };
+  }
+
   /** Runs a read-only query against the shared database, as an auditor would. */
   async query<T = Record<string, string>>(sql: string, params: unknown[] = []): Promise<T[]> {
     const client = new Client({ connectionString: this.infra.DATABASE_URL });
@@ -92,6 +110,9 @@ export class System {
     }
   }
 }
+
+/** Triggers installed by refuseInserts in this process, for their names (with the pid: test files share the database). */
+let refusalTriggers = 0;
 
 export function uniqueId(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;

@@ -4,19 +4,13 @@ import { keyHashPartitioner } from './kafka';
 import { PARKING_SCHEMAS, listParked, replayParked, type ParkingSchema } from './parked';
 
 // `npm run parked`: lists a service's parked messages, and sends chosen ones to their topic again.
+const defaultDatabaseUrl = 'postgres://postgres:postgres@127.0.0.1:54329/settlement';
+const defaultBrokers = '127.0.0.1:9092';
 const usage = `usage:
   npm run parked -- list [ledger|settlement] [--limit N] [--pending]
   npm run parked -- replay <ledger|settlement> <id> [<id> ...] [--again]
 
-DATABASE_URL and KAFKA_BROKERS default to npm start's (${defaultDatabaseUrl()}, ${defaultBrokers()}).`;
-
-function defaultDatabaseUrl(): string {
-  return 'postgres://postgres:postgres@127.0.0.1:54329/settlement';
-}
-
-function defaultBrokers(): string {
-  return '127.0.0.1:9092';
-}
+DATABASE_URL and KAFKA_BROKERS default to npm start's (${defaultDatabaseUrl}, ${defaultBrokers}).`;
 
 /** A command-line mistake: printed with the usage, exit 64. */
 class UsageError extends Error {}
@@ -30,7 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command !== 'list' && command !== 'replay') throw new UsageError(command === undefined ? 'no command given' : `unknown command ${command}`);
   if (!(PARKING_SCHEMAS as readonly string[]).includes(schemaArg)) throw new UsageError(`unknown service ${schemaArg}: ${PARKING_SCHEMAS.join(' or ')}`);
   const schema = schemaArg as ParkingSchema;
-  const client = new Client({ connectionString: process.env['DATABASE_URL'] ?? defaultDatabaseUrl(), application_name: `parked-cli/${process.pid}` });
+  const client = new Client({ connectionString: process.env['DATABASE_URL'] ?? defaultDatabaseUrl, application_name: `parked-cli/${process.pid}` });
   await client.connect();
   try {
     if (command === 'list') {
@@ -47,17 +41,16 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (ids.length === 0) throw new UsageError('replay needs the ids of the messages to send again (see list)');
-    const kafka = new Kafka({ clientId: 'parked-cli', brokers: (process.env['KAFKA_BROKERS'] ?? defaultBrokers()).split(','), logLevel: logLevel.ERROR });
+    const kafka = new Kafka({ clientId: 'parked-cli', brokers: (process.env['KAFKA_BROKERS'] ?? defaultBrokers).split(','), logLevel: logLevel.ERROR });
     const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner });
     await producer.connect();
     try {
       // One at a time, each line printed once done: should a send fail midway, what went out before it is known.
       let allSent = true;
       for (const id of ids) {
-        for (const o of await replayParked(client, producer, schema, [id], { again: flags.includes('--again') })) {
-          console.log(o.replayed ? `${o.id}: sent to ${o.topic} (key ${o.key})` : `${o.id}: not sent, ${o.why}`);
-          allSent &&= o.replayed;
-        }
+        const o = await replayParked(client, producer, schema, id, { again: flags.includes('--again') });
+        console.log(o.replayed ? `${o.id}: sent to ${o.topic} (key ${o.key})` : `${o.id}: not sent, ${o.why}`);
+        allSent &&= o.replayed;
       }
       return allSent ? 0 : 1;
     } finally {

@@ -38,62 +38,42 @@ export async function listParked(client: ClientBase, schema: ParkingSchema, opti
   }));
 }
 
-/** What replayParked did with one id. */
+/** What replayParked did with the message. */
 export type ReplayOutcome = { id: string; replayed: true; topic: string; key: string } | { id: string; replayed: false; why: string };
 
 /**
- * Sends parked messages to their topic again, as they were received, keyed
- * by their envelope's aggregateId (the key their producer used, so they land
- * on the same partition: the service's partitioner), and marks them
+ * Sends a parked message to its topic again, as it was received, keyed
+ * by its envelope's aggregateId (the key their producer used, so they land
+ * on the same partition: the service's partitioner), and marks it
  * replayed. For the message an operator fixed the cause of: a command
  * Postgres refused (once the constraint, trigger or data is fixed), a
  * transfer's credit leg left in transit. Consumers take a replay like any
  * delivery: the ledger applies a command not in its inbox and answers one
  * that is with its stored result; the settlement service records an event id
  * once. Sent before it is marked, so a replay that failed halfway is simply
- * done again. Refused: unknown ids, messages already replayed (unless
+ * done again. Refused: an unknown id, a message already replayed (unless
  * `again`), and bytes that are no envelope (they would only be parked again).
  */
-export async function replayParked(
-  client: ClientBase,
-  producer: Producer,
-  schema: ParkingSchema,
-  ids: readonly string[],
-  options: { again: boolean },
-): Promise<ReplayOutcome[]> {
-  const outcomes: ReplayOutcome[] = [];
-  for (const id of ids) {
-    if (!/^[0-9]{1,18}$/.test(id)) {
-      outcomes.push({ id, replayed: false, why: 'not a parked message id' });
-      continue;
-    }
-    const { rows } = await client.query<{ topic: string; raw: string; replayed_at: Date | null }>(
-      `SELECT topic, raw, replayed_at FROM ${schemaName(schema)}.parked_messages WHERE id = $1`,
-      [id],
-    );
-    const row = rows[0];
-    if (row === undefined) {
-      outcomes.push({ id, replayed: false, why: `no parked message ${id} in ${schema}` });
-      continue;
-    }
-    if (row.replayed_at !== null && !options.again) {
-      outcomes.push({ id, replayed: false, why: `replayed already at ${row.replayed_at.toISOString()} (--again to send it once more)` });
-      continue;
-    }
-    const envelope = parseEnvelope(row.raw);
-    if (typeof envelope === 'string') {
-      outcomes.push({ id, replayed: false, why: `${envelope}: it would only be parked again` });
-      continue;
-    }
-    await producer.send({
-      topic: row.topic,
-      acks: -1,
-      messages: [{ key: envelope.aggregateId, value: row.raw, headers: { 'event-id': envelope.eventId, 'event-type': envelope.type } }],
-    });
-    await client.query(`UPDATE ${schemaName(schema)}.parked_messages SET replayed_at = now() WHERE id = $1`, [id]);
-    outcomes.push({ id, replayed: true, topic: row.topic, key: envelope.aggregateId });
+export async function replayParked(client: ClientBase, producer: Producer, schema: ParkingSchema, id: string, options: { again: boolean }): Promise<ReplayOutcome> {
+  if (!/^[0-9]{1,18}$/.test(id)) return { id, replayed: false, why: 'not a parked message id' };
+  const { rows } = await client.query<{ topic: string; raw: string; replayed_at: Date | null }>(
+    `SELECT topic, raw, replayed_at FROM ${schemaName(schema)}.parked_messages WHERE id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (row === undefined) return { id, replayed: false, why: `no parked message ${id} in ${schema}` };
+  if (row.replayed_at !== null && !options.again) {
+    return { id, replayed: false, why: `replayed already at ${row.replayed_at.toISOString()} (--again to send it once more)` };
   }
-  return outcomes;
+  const envelope = parseEnvelope(row.raw);
+  if (typeof envelope === 'string') return { id, replayed: false, why: `${envelope}: it would only be parked again` };
+  await producer.send({
+    topic: row.topic,
+    acks: -1,
+    messages: [{ key: envelope.aggregateId, value: row.raw, headers: { 'event-id': envelope.eventId, 'event-type': envelope.type } }],
+  });
+  await client.query(`UPDATE ${schemaName(schema)}.parked_messages SET replayed_at = now() WHERE id = $1`, [id]);
+  return { id, replayed: true, topic: row.topic, key: envelope.aggregateId };
 }
 
 /** The envelope a parked message holds, or why it holds none. */
