@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable, retryWhileDatabaseUnavailable } from './database';
+import { createServiceDataSource, isDatabaseUnavailable, migrate, retryWhileDatabaseUnavailable } from './database';
 
 describe('isDatabaseUnavailable', () => {
   const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
@@ -71,5 +71,13 @@ describe('retryWhileDatabaseUnavailable', () => {
     expect(calls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeLessThanOrEqual(6);
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('migrate', () => {
+  it('refuses a pool of one connection at once, which the lock would hold while the migrations waited for it forever', async () => {
+    // Nothing listens on port 9: the refusal comes before any connection is tried.
+    const source = createServiceDataSource({ url: 'postgres://u:p@127.0.0.1:9/db', schema: 'things', migrations: [], poolSize: 1, service: 'test' });
+    await expect(migrate(source, 'things')).rejects.toThrow("migrate needs a pool of at least 2 connections (one holds the lock, the migrations run on another); things's has 1");
   });
 });

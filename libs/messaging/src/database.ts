@@ -45,6 +45,9 @@ export function createServiceDataSource(options: {
  * all of it: the later instance waits, then finds nothing pending.
  */
 export async function migrate(dataSource: DataSource, schema: string): Promise<void> {
+  // With one connection the lock would hold it and the migrations wait for it forever.
+  const poolSize = (dataSource.options as { extra?: { max?: number } }).extra?.max ?? poolSizeDefault;
+  if (poolSize < 2) throw new Error(`migrate needs a pool of at least 2 connections (one holds the lock, the migrations run on another); ${schema}'s has ${poolSize}`);
   const lock = dataSource.createQueryRunner();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [migrationLockKey(schema)]);
