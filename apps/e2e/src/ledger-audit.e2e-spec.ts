@@ -44,21 +44,21 @@ function booked(transactionId: number, commandId: string, type: string, postings
 /** Alice funded 100 USDT and holding 30 of it for order-1, bob funded 50 EUR, carol 0.00000001 USDT. */
 async function writeConsistentLedger(db: Client): Promise<void> {
   const accounts: [id: number, code: string, walletKey: string | null, kind: string, currency: string][] = [
-    [ids.aliceAvailable, 'm1:alice:USDT:available', 'm1:alice:USDT', 'available', 'USDT'],
-    [ids.aliceHeld, 'm1:alice:USDT:held', 'm1:alice:USDT', 'held', 'USDT'],
-    [ids.bobAvailable, 'm1:bob:EUR:available', 'm1:bob:EUR', 'available', 'EUR'],
-    [ids.carolAvailable, 'm1:carol:USDT:available', 'm1:carol:USDT', 'available', 'USDT'],
-    [ids.usdtHouse, 'm1:house:USDT', null, 'house', 'USDT'],
-    [ids.usdtClearing, 'clearing:USDT', null, 'clearing', 'USDT'],
-    [ids.eurHouse, 'm1:house:EUR', null, 'house', 'EUR'],
-    [ids.eurClearing, 'clearing:EUR', null, 'clearing', 'EUR'],
-    [ids.bobHeld, 'm1:bob:EUR:held', 'm1:bob:EUR', 'held', 'EUR'],
+    [ids.aliceAvailable, 'user:m1:alice:USDT:available', 'm1:alice:USDT', 'available', 'USDT'],
+    [ids.aliceHeld, 'user:m1:alice:USDT:held', 'm1:alice:USDT', 'held', 'USDT'],
+    [ids.bobAvailable, 'user:m1:bob:EUR:available', 'm1:bob:EUR', 'available', 'EUR'],
+    [ids.carolAvailable, 'user:m1:carol:USDT:available', 'm1:carol:USDT', 'available', 'USDT'],
+    [ids.usdtHouse, 'house:m1:USDT', null, 'house', 'USDT'],
+    [ids.usdtClearing, 'clearing:external:USDT', null, 'clearing', 'USDT'],
+    [ids.eurHouse, 'house:m1:EUR', null, 'house', 'EUR'],
+    [ids.eurClearing, 'clearing:external:EUR', null, 'clearing', 'EUR'],
+    [ids.bobHeld, 'user:m1:bob:EUR:held', 'm1:bob:EUR', 'held', 'EUR'],
   ];
   for (const [id, code, walletKey, kind, currency] of accounts) {
     await db.query(`INSERT INTO ledger.accounts (id, code, wallet_key, kind, currency) VALUES ($1, $2, $3, $4, $5)`, [id, code, walletKey, kind, currency]);
   }
   const statements = [
-    ...booked(101, 'cmd:fund-alice', 'fund', [
+    ...booked(101, 'cmd:fund-alice', 'funding', [
       [ids.usdtClearing, '-100'],
       [ids.aliceAvailable, '100'],
     ]),
@@ -67,11 +67,11 @@ async function writeConsistentLedger(db: Client): Promise<void> {
       [ids.aliceHeld, '30'],
     ]),
     `INSERT INTO ledger.holds (order_id, wallet_key, pool, amount, remaining, transaction_id) VALUES ('order-1', 'm1:alice:USDT', 'orders', 30, 30, 102)`,
-    ...booked(103, 'cmd:fund-bob', 'fund', [
+    ...booked(103, 'cmd:fund-bob', 'funding', [
       [ids.eurClearing, '-50'],
       [ids.bobAvailable, '50'],
     ]),
-    ...booked(104, 'cmd:fund-carol', 'fund', [
+    ...booked(104, 'cmd:fund-carol', 'funding', [
       [ids.usdtClearing, '-0.00000001'],
       [ids.carolAvailable, '0.00000001'],
     ]),
@@ -162,21 +162,21 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
     },
     {
       name: 'two one-legged transactions that cancel out',
-      corrupt: [...booked(201, 'cmd:leg-1', 'fund', [[ids.usdtHouse, '1']]), ...booked(202, 'cmd:leg-2', 'fund', [[ids.usdtHouse, '-1']])],
+      corrupt: [...booked(201, 'cmd:leg-1', 'settlement', [[ids.usdtHouse, '1']]), ...booked(202, 'cmd:leg-2', 'settlement', [[ids.usdtHouse, '-1']])],
       broken: ['every transaction balances'],
     },
     {
-      name: 'a conversion that makes money in one currency',
-      corrupt: booked(203, 'cmd:convert', 'convert', [
+      // Conversions are two transactions, one per currency, through the fx accounts: one that spans both is wrong.
+      name: 'a conversion in one transaction, 5 USDT for 5 EUR',
+      corrupt: booked(203, 'cmd:convert', 'convert-sell', [
         [ids.usdtHouse, '-5'],
-        [ids.eurHouse, '6'],
-        [ids.eurClearing, '-1'],
+        [ids.eurHouse, '5'],
       ]),
-      broken: ['postings sum to zero per currency'],
+      broken: ['postings sum to zero per currency', 'every transaction has postings on one currency only'],
     },
     {
       name: 'a transfer whose legs cross currencies',
-      corrupt: booked(204, 'cmd:transfer', 'transfer', [
+      corrupt: booked(204, 'cmd:transfer', 'transfer-debit', [
         [ids.aliceAvailable, '-5'],
         [ids.usdtHouse, '5'],
         [ids.bobAvailable, '5'],
@@ -193,7 +193,7 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
       name: "a user's balance posted below zero (past the table's own CHECK)",
       corrupt: [
         'ALTER TABLE ledger.accounts DROP CONSTRAINT user_balance_not_negative',
-        ...booked(205, 'cmd:overdraw', 'debit', [
+        ...booked(205, 'cmd:overdraw', 'withdrawal-paid', [
           [ids.carolAvailable, '-10'],
           [ids.usdtHouse, '10'],
         ]),
@@ -207,7 +207,7 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
     },
     {
       name: 'a command applied twice',
-      corrupt: [`INSERT INTO ledger.transactions (id, command_id, type) VALUES (206, 'cmd:fund-alice', 'fund')`],
+      corrupt: [`INSERT INTO ledger.transactions (id, command_id, type) VALUES (206, 'cmd:fund-alice', 'funding')`],
       broken: ['no command id applied twice'],
     },
     {
@@ -217,7 +217,7 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
     },
     {
       name: 'a transaction whose command is not in the inbox',
-      corrupt: [`INSERT INTO ledger.transactions (id, command_id, type) VALUES (207, 'cmd:ghost', 'fund')`],
+      corrupt: [`INSERT INTO ledger.transactions (id, command_id, type) VALUES (207, 'cmd:ghost', 'funding')`],
       broken: ['every applied transaction has its command in the inbox'],
     },
     {
@@ -264,7 +264,7 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
         `UPDATE ledger.postings SET amount = 90 WHERE account_id = ${ids.aliceAvailable} AND amount = 100`,
         `DELETE FROM ledger.postings WHERE transaction_id = 102`,
         `TRUNCATE ledger.postings`,
-        `UPDATE ledger.transactions SET type = 'debit' WHERE id = 101`,
+        `UPDATE ledger.transactions SET type = 'release' WHERE id = 101`,
         `DELETE FROM ledger.transactions WHERE id = 102`,
         `TRUNCATE ledger.transactions CASCADE`,
         `UPDATE ledger.inbox SET status = 'REJECTED' WHERE command_id = 'cmd:hold-1'`,
@@ -280,7 +280,7 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
         expect(error?.message).toMatch(/^(UPDATE|DELETE|TRUNCATE) on ledger\.(postings|transactions|inbox) refused: the ledger is append-only; correct with a new transaction$/);
       }
       // Appending is what the ledger does, and it still works: a correcting transaction.
-      for (const sql of booked(208, 'cmd:correction', 'fund', [
+      for (const sql of booked(208, 'cmd:correction', 'funding', [
         [ids.usdtClearing, '-1'],
         [ids.aliceAvailable, '1'],
       ]))
