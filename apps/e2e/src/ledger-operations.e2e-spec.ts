@@ -95,6 +95,45 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await balances('nobody')).toBe('');
   });
 
+  it('refuses second legs it did not write (a credit of no transfer, a refund of a credited one, a conversion credit of no conversion): answered INVALID_COMMAND, parked, moving nothing, and the real legs still apply', async () => {
+    // Anyone who can write to the commands topic could otherwise pay themselves out of transit or FX.
+    await system.fund(m, 'quinn', '50', 'quinn');
+    await system.fund(m, 'rita', '1', 'rita');
+    const transitBefore = (await platform(`transit:${m}:USDT`)) ?? '0.00000000';
+    const fxBefore = (await platform('fx:BTC')) ?? '0.00000000';
+    const forged = `${m}:qt-forged`;
+    await ledger.send('transfer.credit', { ...wallet('quinn'), commandId: `${forged}:credit`, transferId: forged, amount: '1000', counterparty: 'alice' });
+    expect(await ledger.result(`${forged}:credit`)).toMatchObject({ status: 'REJECTED', reason: 'INVALID_COMMAND', balances: { available: '50.00000000' } });
+    await ledger.send('conversion.credit', { ...wallet('quinn', 'BTC'), commandId: `${forged}-c:credit`, conversionId: `${forged}-c`, amount: '1' });
+    expect(await ledger.result(`${forged}-c:credit`)).toMatchObject({ status: 'REJECTED', reason: 'INVALID_COMMAND' });
+
+    // A real transfer, then a refund of it though its credit was made: the sender would be paid twice.
+    await ledger.send('transfer.requested', { ...wallet('quinn'), commandId: `${m}:qt1`, toUsername: 'rita', amount: '5' });
+    expect(await ledger.result(`${m}:qt1:credit`)).toMatchObject({ status: 'ACCEPTED' });
+    await ledger.send('transfer.refund', { ...wallet('quinn'), commandId: `${m}:qt1:refund`, transferId: `${m}:qt1`, amount: '5', counterparty: 'rita' });
+    expect(await ledger.result(`${m}:qt1:refund`)).toMatchObject({ status: 'REJECTED', reason: 'INVALID_COMMAND', balances: { available: '45.00000000' } });
+
+    // A forged credit sent ahead of a real transfer's does not take its id: the real one is applied when it comes.
+    await ledger.send('transfer.credit', { ...wallet('rita'), commandId: `${m}:qt2:credit`, transferId: `${m}:qt2`, amount: '2', counterparty: 'quinn' });
+    expect(await ledger.result(`${m}:qt2:credit`)).toMatchObject({ status: 'REJECTED', reason: 'INVALID_COMMAND' });
+    ledger.results.delete(`${m}:qt2:credit`);
+    await ledger.send('transfer.requested', { ...wallet('quinn'), commandId: `${m}:qt2`, toUsername: 'rita', amount: '2' });
+    expect(await ledger.result(`${m}:qt2:credit`)).toMatchObject({ status: 'ACCEPTED' });
+
+    expect(await balances('quinn')).toBe('available=43.00000000 held=0.00000000');
+    expect(await balances('rita')).toBe('available=8.00000000 held=0.00000000');
+    expect((await platform(`transit:${m}:USDT`)) ?? '0.00000000').toBe(transitBefore);
+    expect((await platform('fx:BTC')) ?? '0.00000000').toBe(fxBefore);
+    const parked = await system.query<{ reason: string }>(`SELECT reason FROM ledger.parked_messages WHERE raw LIKE $1 ORDER BY id`, [`%${m}:qt%`]);
+    expect(parked.map((p) => p.reason)).toEqual([
+      `not a second leg the ledger wrote: transfer.credit ${forged}:credit: no accepted transfer.requested ${forged}`,
+      `not a second leg the ledger wrote: conversion.credit ${forged}-c:credit: no accepted conversion.requested ${forged}-c`,
+      `not a second leg the ledger wrote: transfer.refund ${m}:qt1:refund: the credit ${m}:qt1:credit did not bounce`,
+      `not a second leg the ledger wrote: transfer.credit ${m}:qt2:credit: no accepted transfer.requested ${m}:qt2`,
+    ]);
+    expect(await system.query(`SELECT 1 FROM ledger.inbox WHERE command_id = ANY($1)`, [[`${forged}:credit`, `${forged}-c:credit`, `${m}:qt1:refund`]])).toHaveLength(0);
+  });
+
   it('converts at a rate with named rounding against the FX accounts, opening the target wallet', async () => {
     await ledger.send('conversion.requested', { ...wallet('alice'), commandId: `${m}:c1`, toCurrency: 'BTC', amount: '50', rate: '0.0000123456789', rounding: 'down' });
     expect(await ledger.result(`${m}:c1`)).toMatchObject({ status: 'ACCEPTED', balances: { available: '9.00000000' } });

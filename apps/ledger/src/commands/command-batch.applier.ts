@@ -57,17 +57,35 @@ import { settleOrders, type SettleOutcome } from '../settlements/settle-orders/s
 import { LEDGER_SCHEMA } from '../ledger.config';
 import { DATA_SOURCE } from '../database/database.providers';
 import { identityProblem, payloadProblem } from './command-validation';
+import { followUpProblem, followUpSources, type AppliedCommand } from './follow-up-verification';
 
 const S = LEDGER_SCHEMA;
 
-/** A consumed command; `problem` says why its own fields are malformed (it is answered INVALID_COMMAND, reading and moving nothing). */
-type Command = { [K in LedgerCommandType]: { type: K; envelope: EventEnvelope<K, LedgerCommandPayloads[K]>; problem?: string } }[LedgerCommandType];
+/**
+ * A consumed command and where it was read (`at`); `problem` says why its own
+ * fields are malformed (it is answered INVALID_COMMAND, reading and moving nothing).
+ */
+type Command = {
+  [K in LedgerCommandType]: { type: K; envelope: EventEnvelope<K, LedgerCommandPayloads[K]>; at: RecordPosition; problem?: string };
+}[LedgerCommandType];
 
+interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
 
+/** An inbox row the batch read: a command applied before, repeated in the batch or named by a second leg of it. */
 interface StoredCommand {
   command_id: string;
   request_hash: string;
   result_envelope: EventEnvelope<string, CommandResultV1>;
+  command_type: string;
+  status: string;
+  /** The command's payload as received. */
+  payload: Record<string, unknown>;
+  /** The type of the transaction it made; null when it made none. */
+  transaction_type: string | null;
 }
 
 /** Counters for health and benchmarks. */
@@ -172,7 +190,8 @@ export class CommandBatchApplier {
       if (problem !== null) unreadable.push({ ...record, problem, raw: JSON.stringify(record.envelope) });
       else {
         const fields = payloadProblem(record.envelope.type as LedgerCommandType, record.envelope.payload as Record<string, unknown>);
-        const command = { type: record.envelope.type, envelope: record.envelope, ...(fields !== null ? { problem: fields } : {}) } as Command;
+        const at = { topic: record.topic, partition: record.partition, offset: record.offset };
+        const command = { type: record.envelope.type, envelope: record.envelope, at, ...(fields !== null ? { problem: fields } : {}) } as Command;
         commands.push(command);
         if (fields !== null) malformed.push(command);
       }
@@ -195,7 +214,7 @@ export class CommandBatchApplier {
       this.stats.commands += commands.length;
       this.stats.duplicates += outcome.duplicates;
       this.stats.conflicts += outcome.conflicts;
-      this.stats.parked += unreadable.length;
+      this.stats.parked += unreadable.length + outcome.parked;
       // Committed: the results go to Kafka now, without waiting for the relay to read them back.
       this.relay.publishCommitted(outcome.outbox);
       endSpans(spans);
@@ -217,7 +236,7 @@ export class CommandBatchApplier {
     commands: readonly Command[],
     unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
-  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[] }> {
+  ): Promise<{ duplicates: number; conflicts: number; parked: number; outbox: StagedOutboxRow[] }> {
     return retryWhileDatabaseUnavailable(
       () => this.applyWithDeadlockRetries(commands, unreadable, spans),
       (error) => {
@@ -231,7 +250,7 @@ export class CommandBatchApplier {
     commands: readonly Command[],
     unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
-  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[] }> {
+  ): Promise<{ duplicates: number; conflicts: number; parked: number; outbox: StagedOutboxRow[] }> {
     for (let attempt = 1; ; attempt++) {
       const runner = this.dataSource.createQueryRunner();
       // The transaction is opened and closed by hand (not startTransaction/commitTransaction): BEGIN travels in
@@ -336,7 +355,7 @@ export class CommandBatchApplier {
     commands: readonly Command[],
     unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
-  ): Promise<{ duplicates: number; conflicts: number; outbox: StagedOutboxRow[]; write: string[]; commit: string }> {
+  ): Promise<{ duplicates: number; conflicts: number; parked: number; outbox: StagedOutboxRow[]; write: string[]; commit: string }> {
     // One message begins the transaction and reads what the batch needs: the
     // inbox rows of its command ids, its wallet accounts locked in id order,
     // and (when a command reads holds) their holds locked. Platform accounts
@@ -344,11 +363,12 @@ export class CommandBatchApplier {
     // only loaded here and get their deltas at the very end, so the lock on
     // them is held for the commit alone, not for the whole batch. Holds live
     // on the same partition as their wallet, so only this batch can change them.
-    const ids = [...new Set(commands.map((c) => c.envelope.payload.commandId))];
-    const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
     // Wallets are read for every command (a malformed one is answered with its balances); holds and platform
     // accounts only for well-formed ones, which alone read and move money.
     const wellFormed = commands.filter(isWellFormed);
+    // The inbox rows of the batch's commands, and of the earlier legs its second legs are checked against.
+    const ids = [...new Set([...commands.map((c) => c.envelope.payload.commandId), ...wellFormed.flatMap((c) => followUpSources(c.type, c.envelope.payload))])];
+    const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
     const holdRead = { orderIds: [...new Set(wellFormed.flatMap(holdIdsOf))], openHoldsOf: [...new Set(wellFormed.filter(readsOpenHolds).map((c) => accountKey(c.envelope.payload)))] };
     const readsHolds = holdRead.orderIds.length > 0 || holdRead.openHoldsOf.length > 0;
     const results = (await client.query(beginAndReadSql(ids, walletKeys, readsHolds ? holdRead : null))) as { command: string; rows: [BatchRead] }[];
@@ -378,6 +398,7 @@ export class CommandBatchApplier {
     const emitted = new Set<Decision | StoredCommand>();
     const decidedInBatch = new Map<string, Decision>();
     const conflicts: Decision[] = [];
+    const unverified: { answer: Decision; problem: string }[] = [];
     const posted: OutboxMessage[] = [];
     let duplicates = 0;
 
@@ -400,6 +421,15 @@ export class CommandBatchApplier {
           conflicts.push(conflict);
           emitted.add(conflict);
         }
+        return;
+      }
+      const followUp = command.problem === undefined ? followUpProblem(command.type, payload, (id) => appliedCommand(stored.get(id))) : null;
+      if (followUp !== null) {
+        // Not a leg the ledger wrote: answered, parked for an operator, moves nothing, and not recorded under its
+        // id (a forged copy sent first must not take the id of the real leg that follows).
+        const answer: Decision = { command, outcome: rejected(LEDGER_REJECTIONS.INVALID_COMMAND), balances: book.balances(payload), span: spans[index] };
+        unverified.push({ answer, problem: followUp });
+        emitted.add(answer);
         return;
       }
       const outcome =
@@ -425,6 +455,15 @@ export class CommandBatchApplier {
     }
     // A conflict's answer is derived from the conflicting message, so its redelivery re-emits the same event.
     for (const d of conflicts) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, derivedEventId(d.command.envelope.eventId, 'conflict'));
+    for (const { answer: d } of unverified) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, derivedEventId(d.command.envelope.eventId, 'unverified'));
+    if (unverified.length > 0) {
+      this.logger.warn(`parking ${unverified.length} second leg(s) the ledger did not write, ${unverified[0].problem} first`);
+      await parkRecords(
+        runner,
+        S,
+        unverified.map(({ answer, problem }) => ({ ...answer.command.at, problem: `not a second leg the ledger wrote: ${problem}`, raw: JSON.stringify(answer.command.envelope) })),
+      );
+    }
     for (const d of decisions) {
       if (d.outcome.status !== 'ACCEPTED') continue;
       if (d.command.type === 'settlement.requested') posted.push(settlementPosted(d.command, d.outcome as SettleAccepted, d.balances, d.span));
@@ -457,7 +496,7 @@ export class CommandBatchApplier {
     // Sorted once for both: wallets are written by the batch statement, platform accounts get their deltas after it.
     const touched = book.touchedAccounts();
     const write = batchWriteParameters(book, touched, decisions as (Decision & { json: string })[], outbox, await this.outboxIds.take(runner, outbox.length));
-    return { duplicates, conflicts: conflicts.length, outbox: write.staged, write: write.values, commit: platformDeltasAndCommit(touched) };
+    return { duplicates, conflicts: conflicts.length, parked: unverified.length, outbox: write.staged, write: write.values, commit: platformDeltasAndCommit(touched) };
   }
 
   /**
@@ -710,6 +749,11 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
 }
 
 /** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
+/** An inbox row as follow-up verification reads it; undefined when there is none. */
+function appliedCommand(row: StoredCommand | undefined): AppliedCommand | undefined {
+  return row === undefined ? undefined : { commandType: row.command_type, status: row.status, payload: row.payload, transactionType: row.transaction_type };
+}
+
 function commandProblem(envelope: EventEnvelope): string | null {
   if (!(LEDGER_COMMAND_TYPES as readonly string[]).includes(envelope.type)) return `unknown command type ${envelope.type}`;
   if (envelope.version !== 1) return `unsupported version ${envelope.version} of ${envelope.type}`;
@@ -901,7 +945,10 @@ function batchReadSql(withHolds: boolean): string {
          ORDER BY seq FOR NO KEY UPDATE) h)`
     : 'NULL::json';
   return `SELECT
-      (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope)), '[]')
+      (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope,
+           'command_type', command_type, 'status', status, 'payload', command, 'transaction_type', (
+             SELECT t.type FROM ${S}.transactions t
+             WHERE t.id = CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END))), '[]')
          FROM ${S}.inbox WHERE command_id = ANY($1)) AS inbox,
       (SELECT coalesce(json_agg(a ORDER BY a.id::bigint), '[]') FROM (
          SELECT id::text AS id, code, wallet_key, kind, currency, balance::text AS balance FROM ${S}.accounts
