@@ -1,4 +1,4 @@
-import type { ConversionRequestedV1, LedgerCommandType, TransferRequestedV1 } from '@settlement/contracts';
+import type { ConversionCreditV1, ConversionRequestedV1, LedgerCommandType, TransferLegV1, TransferRequestedV1 } from '@settlement/contracts';
 import { Decimal } from '@settlement/money';
 import { Book, type BookAccount } from '../book/book';
 import type { FollowUp, Outcome } from '../book/outcome';
@@ -34,10 +34,10 @@ const accepted = (commandType: string, payload: object, transactionType: string)
 describe('follow-up verification: a second leg must be the one its accepted request implies', () => {
   // The legs as the handlers write them: a transfer's credit, its refund after a bounce, a conversion's credit and refund.
   const transferCredit = followUpOf(debitTransfer(new Book([...wallet('alice', 'USDT', '100'), account('transit:m:USDT', 'transit', 'USDT', '0')]), transfer));
-  const transferRefund = followUpOf(creditTransfer(new Book([account('transit:m:USDT', 'transit', 'USDT', '30')]), transferCredit.payload as never, 'credit'));
+  const transferRefund = followUpOf(creditTransfer(new Book([account('transit:m:USDT', 'transit', 'USDT', '30')]), transferCredit.payload as TransferLegV1, 'credit'));
   const conversionCredit = followUpOf(debitConversion(new Book([...wallet('alice', 'USDT', '100'), account('fx:USDT', 'fx', 'USDT', '0')]), conversion));
   const conversionRefund = followUpOf(
-    creditConversion(new Book([...wallet('alice', 'BTC', '99999999999999.99999999'), account('fx:BTC', 'fx', 'BTC', '0')]), conversionCredit.payload as never),
+    creditConversion(new Book([...wallet('alice', 'BTC', '99999999999999.99999999'), account('fx:BTC', 'fx', 'BTC', '0')]), conversionCredit.payload as ConversionCreditV1),
   );
 
   const afterTransfer = {
