@@ -336,10 +336,23 @@ export class CommandBatchApplier {
    * accounts commands touch, before the batch transaction. Outside it on
    * purpose: shared accounts inserted inside concurrent batch transactions
    * could wait on each other; an empty account is harmless if the batch fails.
+   * A second leg the ledger did not write opens nothing (checked here on the
+   * inbox as the batch will check it: the rows it reads are append-only, so
+   * both see the same), or a forged one could open wallets and FX accounts
+   * of any name.
    */
   private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
+    const wellFormed = commands.filter(isWellFormed);
+    const sources = [...new Set(wellFormed.flatMap((c) => followUpSources(c.type, c.envelope.payload)))];
+    const applied =
+      sources.length === 0
+        ? new Map<string, AppliedCommand>()
+        : new Map(
+            ((await runner.query(appliedCommandsSql, [sources])) as (AppliedCommand & { commandId: string })[]).map(({ commandId, ...row }) => [commandId, row]),
+          );
+    const opening = wellFormed.filter((c) => followUpProblem(c.type, c.envelope.payload, (id) => applied.get(id)) === null);
     // Platform accounts already seen exist for good (accounts are never deleted): only new ones are inserted.
-    const rows = commands.filter(isWellFormed).flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
+    const rows = opening.flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
     if (rows.length === 0) return;
     const unique = [...new Map(rows.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
     await runner.query(
@@ -749,6 +762,14 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
 }
 
 /** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
+/** Of an inbox row: the type of the transaction its command made (its result's transactionRef), null when none. */
+const transactionTypeSql = `(SELECT t.type FROM ${S}.transactions t WHERE t.id =
+  CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END)`;
+
+/** The inbox rows named by $1 as follow-up verification reads them (openAccounts; the batch read has them in its inbox). */
+const appliedCommandsSql = `SELECT command_id AS "commandId", command_type AS "commandType", status, command AS payload, ${transactionTypeSql} AS "transactionType"
+  FROM ${S}.inbox WHERE command_id = ANY($1::text[])`;
+
 /** An inbox row as follow-up verification reads it; undefined when there is none. */
 function appliedCommand(row: StoredCommand | undefined): AppliedCommand | undefined {
   return row === undefined ? undefined : { commandType: row.command_type, status: row.status, payload: row.payload, transactionType: row.transaction_type };
@@ -946,9 +967,7 @@ function batchReadSql(withHolds: boolean): string {
     : 'NULL::json';
   return `SELECT
       (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope,
-           'command_type', command_type, 'status', status, 'payload', command, 'transaction_type', (
-             SELECT t.type FROM ${S}.transactions t
-             WHERE t.id = CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END))), '[]')
+           'command_type', command_type, 'status', status, 'payload', command, 'transaction_type', ${transactionTypeSql})), '[]')
          FROM ${S}.inbox WHERE command_id = ANY($1)) AS inbox,
       (SELECT coalesce(json_agg(a ORDER BY a.id::bigint), '[]') FROM (
          SELECT id::text AS id, code, wallet_key, kind, currency, balance::text AS balance FROM ${S}.accounts
