@@ -80,12 +80,8 @@ interface StoredCommand {
   command_id: string;
   request_hash: string;
   result_envelope: EventEnvelope<string, CommandResultV1>;
-  command_type: string;
-  status: string;
-  /** The command's payload as received. */
-  payload: Record<string, unknown>;
-  /** The type of the transaction it made; null when it made none. */
-  transaction_type: string | null;
+  /** What a second leg is checked against (appliedCommandSql). */
+  applied: AppliedCommand;
 }
 
 /** Counters for health and benchmarks. */
@@ -344,17 +340,14 @@ export class CommandBatchApplier {
   private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
     const wellFormed = commands.filter(isWellFormed);
     const sources = [...new Set(wellFormed.flatMap((c) => followUpSources(c.type, c.envelope.payload)))];
-    const applied =
-      sources.length === 0
-        ? new Map<string, AppliedCommand>()
-        : new Map(
-            ((await runner.query(appliedCommandsSql, [sources])) as (AppliedCommand & { commandId: string })[]).map(({ commandId, ...row }) => [commandId, row]),
-          );
+    const rows: { command_id: string; applied: AppliedCommand }[] =
+      sources.length === 0 ? [] : await runner.query(`SELECT command_id, ${appliedCommandSql} AS applied FROM ${S}.inbox WHERE command_id = ANY($1::text[])`, [sources]);
+    const applied = new Map(rows.map((r) => [r.command_id, r.applied]));
     const opening = wellFormed.filter((c) => followUpProblem(c.type, c.envelope.payload, (id) => applied.get(id)) === null);
     // Platform accounts already seen exist for good (accounts are never deleted): only new ones are inserted.
-    const rows = opening.flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
-    if (rows.length === 0) return;
-    const unique = [...new Map(rows.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
+    const accounts = opening.flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
+    if (accounts.length === 0) return;
+    const unique = [...new Map(accounts.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
     await runner.query(
       `INSERT INTO ${S}.accounts (code, wallet_key, kind, currency)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (code) DO NOTHING`,
@@ -436,7 +429,7 @@ export class CommandBatchApplier {
         }
         return;
       }
-      const followUp = command.problem === undefined ? followUpProblem(command.type, payload, (id) => appliedCommand(stored.get(id))) : null;
+      const followUp = command.problem === undefined ? followUpProblem(command.type, payload, (id) => stored.get(id)?.applied) : null;
       if (followUp !== null) {
         // Not a leg the ledger wrote: answered, parked for an operator, moves nothing, and not recorded under its
         // id (a forged copy sent first must not take the id of the real leg that follows).
@@ -762,18 +755,15 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
 }
 
 /** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
-/** Of an inbox row: the type of the transaction its command made (its result's transactionRef), null when none. */
-const transactionTypeSql = `(SELECT t.type FROM ${S}.transactions t WHERE t.id =
-  CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END)`;
-
-/** The inbox rows named by $1 as follow-up verification reads them (openAccounts; the batch read has them in its inbox). */
-const appliedCommandsSql = `SELECT command_id AS "commandId", command_type AS "commandType", status, command AS payload, ${transactionTypeSql} AS "transactionType"
-  FROM ${S}.inbox WHERE command_id = ANY($1::text[])`;
-
-/** An inbox row as follow-up verification reads it; undefined when there is none. */
-function appliedCommand(row: StoredCommand | undefined): AppliedCommand | undefined {
-  return row === undefined ? undefined : { commandType: row.command_type, status: row.status, payload: row.payload, transactionType: row.transaction_type };
-}
+/**
+ * An inbox row as follow-up verification reads it (AppliedCommand, as json):
+ * its command's type, status and payload, and the type of the transaction it
+ * made (its result's transactionRef; null when none). Read by openAccounts
+ * and by the batch read.
+ */
+const appliedCommandSql = `json_build_object('commandType', command_type, 'status', status, 'payload', command, 'transactionType',
+  (SELECT t.type FROM ${S}.transactions t WHERE t.id =
+    CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END))`;
 
 function commandProblem(envelope: EventEnvelope): string | null {
   if (!(LEDGER_COMMAND_TYPES as readonly string[]).includes(envelope.type)) return `unknown command type ${envelope.type}`;
@@ -967,7 +957,7 @@ function batchReadSql(withHolds: boolean): string {
     : 'NULL::json';
   return `SELECT
       (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope,
-           'command_type', command_type, 'status', status, 'payload', command, 'transaction_type', ${transactionTypeSql})), '[]')
+           'applied', ${appliedCommandSql})), '[]')
          FROM ${S}.inbox WHERE command_id = ANY($1)) AS inbox,
       (SELECT coalesce(json_agg(a ORDER BY a.id::bigint), '[]') FROM (
          SELECT id::text AS id, code, wallet_key, kind, currency, balance::text AS balance FROM ${S}.accounts
