@@ -213,7 +213,7 @@ const unavailableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = errorCodeOf(error);
   if (code !== undefined && (code.startsWith('08') || unavailableStates.has(code) || unavailableSocketCodes.has(code))) return true;
-  const message = (((error as { driverError?: unknown }).driverError ?? error) as { message?: unknown }).message;
+  const message = (driverErrorOf(error) as { message?: unknown }).message;
   return typeof message === 'string' && /^(Connection terminated|Client has encountered a connection error)/.test(message);
 }
 
@@ -223,8 +223,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * wraps pg's error (driverError). Undefined for an error without one.
  */
 export function errorCodeOf(error: unknown): string | undefined {
-  const code = (((error as { driverError?: unknown }).driverError ?? error) as { code?: unknown }).code;
+  const code = (driverErrorOf(error) as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** pg's error under typeorm's wrapper (driverError), or the error itself. */
+function driverErrorOf(error: unknown): unknown {
+  return (error as { driverError?: unknown }).driverError ?? error;
 }
 
 /**

@@ -57,7 +57,7 @@ import { settleOrders, type SettleOutcome } from '../settlements/settle-orders/s
 import { LEDGER_SCHEMA } from '../ledger.config';
 import { DATA_SOURCE } from '../database/database.providers';
 import { identityProblem, payloadProblem } from './command-validation';
-import { followUpProblem, followUpSources, type AppliedCommand } from './follow-up-verification';
+import { FOLLOW_UP_TYPES, followUpProblem, followUpSources, type AppliedCommand } from './follow-up-verification';
 
 const S = LEDGER_SCHEMA;
 
@@ -75,13 +75,11 @@ interface RecordPosition {
   offset: string;
 }
 
-/** An inbox row the batch read: a command applied before, repeated in the batch or named by a second leg of it. */
+/** An inbox row the batch read: a command applied before, repeated in the batch. */
 interface StoredCommand {
   command_id: string;
   request_hash: string;
   result_envelope: EventEnvelope<string, CommandResultV1>;
-  /** What a second leg is checked against (appliedCommandSql). */
-  applied: AppliedCommand;
 }
 
 /** Counters for health and benchmarks. */
@@ -247,6 +245,8 @@ export class CommandBatchApplier {
     unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
   ): Promise<{ duplicates: number; conflicts: number; parked: number; outbox: StagedOutboxRow[] }> {
+    // Once per batch, outside its transaction: what it reads is append-only, so every attempt would find the same.
+    const forged = await this.forgedFollowUps(commands);
     for (let attempt = 1; ; attempt++) {
       const runner = this.dataSource.createQueryRunner();
       // The transaction is opened and closed by hand (not startTransaction/commitTransaction): BEGIN travels in
@@ -256,10 +256,11 @@ export class CommandBatchApplier {
       try {
         const client = (await runner.connect()) as SimpleQueryClient;
         await this.prepare(client);
-        await this.openAccounts(runner, commands);
+        // A second leg the ledger did not write opens nothing, or a forged one could open wallets and FX accounts of any name.
+        await this.openAccounts(runner, forged.size === 0 ? commands : commands.filter((c) => !forged.has(c)));
         // Set before the first message: whatever part of it ran, a ROLLBACK is due (outside a transaction it only warns).
         open = true;
-        const { write, commit, ...outcome } = await this.applyInTransaction(runner, client, commands, unreadable, spans);
+        const { write, commit, ...outcome } = await this.applyInTransaction(runner, client, commands, forged, unreadable, spans);
         if (this.crash.beforeCommitBatch === this.stats.batches + 1) process.kill(process.pid, 'SIGKILL');
         await client.query(batchWriteQuery(write));
         await client.query(commit);
@@ -328,26 +329,37 @@ export class CommandBatchApplier {
   }
 
   /**
+   * The second legs among `commands` that the ledger did not write, each with
+   * why (followUpProblem), checked against the inbox rows of the requests they
+   * continue. Those rows, and the transactions they name, are append-only and
+   * committed before the leg was written, so a check made before the batch
+   * transaction holds in it.
+   */
+  private async forgedFollowUps(commands: readonly Command[]): Promise<Map<Command, string>> {
+    const legs = commands.filter((c) => isWellFormed(c) && FOLLOW_UP_TYPES.has(c.type));
+    const forged = new Map<Command, string>();
+    if (legs.length === 0) return forged;
+    const sources = [...new Set(legs.flatMap((c) => followUpSources(c.type, c.envelope.payload)))];
+    const rows: { command_id: string; applied: AppliedCommand }[] = sources.length === 0 ? [] : await this.dataSource.query(appliedCommandsSql, [sources]);
+    const applied = new Map(rows.map((r) => [r.command_id, r.applied]));
+    for (const leg of legs) {
+      const problem = followUpProblem(leg.type, leg.envelope.payload, (id) => applied.get(id));
+      if (problem !== null) forged.set(leg, problem);
+    }
+    return forged;
+  }
+
+  /**
    * Opens wallets that a funding command will credit, and the platform
    * accounts commands touch, before the batch transaction. Outside it on
    * purpose: shared accounts inserted inside concurrent batch transactions
    * could wait on each other; an empty account is harmless if the batch fails.
-   * A second leg the ledger did not write opens nothing (checked here on the
-   * inbox as the batch will check it: the rows it reads are append-only, so
-   * both see the same), or a forged one could open wallets and FX accounts
-   * of any name.
    */
   private async openAccounts(runner: QueryRunner, commands: readonly Command[]): Promise<void> {
-    const wellFormed = commands.filter(isWellFormed);
-    const sources = [...new Set(wellFormed.flatMap((c) => followUpSources(c.type, c.envelope.payload)))];
-    const rows: { command_id: string; applied: AppliedCommand }[] =
-      sources.length === 0 ? [] : await runner.query(`SELECT command_id, ${appliedCommandSql} AS applied FROM ${S}.inbox WHERE command_id = ANY($1::text[])`, [sources]);
-    const applied = new Map(rows.map((r) => [r.command_id, r.applied]));
-    const opening = wellFormed.filter((c) => followUpProblem(c.type, c.envelope.payload, (id) => applied.get(id)) === null);
     // Platform accounts already seen exist for good (accounts are never deleted): only new ones are inserted.
-    const accounts = opening.flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
-    if (accounts.length === 0) return;
-    const unique = [...new Map(accounts.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
+    const rows = commands.filter(isWellFormed).flatMap(accountsToOpen).filter((r) => r.walletKey !== null || !this.platformAccounts.has(r.code));
+    if (rows.length === 0) return;
+    const unique = [...new Map(rows.map((r) => [r.code, r])).values()].sort((a, b) => (a.code < b.code ? -1 : 1));
     await runner.query(
       `INSERT INTO ${S}.accounts (code, wallet_key, kind, currency)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (code) DO NOTHING`,
@@ -359,6 +371,7 @@ export class CommandBatchApplier {
     runner: QueryRunner,
     client: SimpleQueryClient,
     commands: readonly Command[],
+    forged: ReadonlyMap<Command, string>,
     unreadable: Parameters<typeof parkRecords>[2],
     spans: readonly Span[],
   ): Promise<{ duplicates: number; conflicts: number; parked: number; outbox: StagedOutboxRow[]; write: string[]; commit: string }> {
@@ -372,8 +385,7 @@ export class CommandBatchApplier {
     // Wallets are read for every command (a malformed one is answered with its balances); holds and platform
     // accounts only for well-formed ones, which alone read and move money.
     const wellFormed = commands.filter(isWellFormed);
-    // The inbox rows of the batch's commands, and of the earlier legs its second legs are checked against.
-    const ids = [...new Set([...commands.map((c) => c.envelope.payload.commandId), ...wellFormed.flatMap((c) => followUpSources(c.type, c.envelope.payload))])];
+    const ids = [...new Set(commands.map((c) => c.envelope.payload.commandId))];
     const walletKeys = [...new Set(commands.map((c) => accountKey(c.envelope.payload)))];
     const holdRead = { orderIds: [...new Set(wellFormed.flatMap(holdIdsOf))], openHoldsOf: [...new Set(wellFormed.filter(readsOpenHolds).map((c) => accountKey(c.envelope.payload)))] };
     const readsHolds = holdRead.orderIds.length > 0 || holdRead.openHoldsOf.length > 0;
@@ -382,7 +394,6 @@ export class CommandBatchApplier {
     const read = results.find((r) => r.command === 'SELECT');
     if (read === undefined) throw new Error('the batch read returned no SELECT result');
     const { inbox, accounts: walletAccounts, holds } = read.rows[0];
-    await parkRecords(runner, S, unreadable);
     const stored = new Map<string, StoredCommand>(inbox.map((row) => [row.command_id, row]));
     const platformCodes = [...new Set(wellFormed.flatMap(platformAccountsOf))];
     const accounts: BookAccount[] = [
@@ -429,8 +440,8 @@ export class CommandBatchApplier {
         }
         return;
       }
-      const followUp = command.problem === undefined ? followUpProblem(command.type, payload, (id) => stored.get(id)?.applied) : null;
-      if (followUp !== null) {
+      const followUp = forged.get(command);
+      if (followUp !== undefined) {
         // Not a leg the ledger wrote: answered, parked for an operator, moves nothing, and not recorded under its
         // id (a forged copy sent first must not take the id of the real leg that follows).
         const answer: Decision = { command, outcome: rejected(LEDGER_REJECTIONS.INVALID_COMMAND), balances: book.balances(payload), span: spans[index] };
@@ -462,14 +473,11 @@ export class CommandBatchApplier {
     // A conflict's answer is derived from the conflicting message, so its redelivery re-emits the same event.
     for (const d of conflicts) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, derivedEventId(d.command.envelope.eventId, 'conflict'));
     for (const { answer: d } of unverified) d.envelope = resultEnvelope(d.command, d.outcome, d.balances, d.span, derivedEventId(d.command.envelope.eventId, 'unverified'));
-    if (unverified.length > 0) {
-      this.logger.warn(`parking ${unverified.length} second leg(s) the ledger did not write, ${unverified[0].problem} first`);
-      await parkRecords(
-        runner,
-        S,
-        unverified.map(({ answer, problem }) => ({ ...answer.command.at, problem: `not a second leg the ledger wrote: ${problem}`, raw: JSON.stringify(answer.command.envelope) })),
-      );
-    }
+    if (unverified.length > 0) this.logger.warn(`parking ${unverified.length} second leg(s) the ledger did not write, ${unverified[0].problem} first`);
+    await parkRecords(runner, S, [
+      ...unreadable,
+      ...unverified.map(({ answer, problem }) => ({ ...answer.command.at, problem: `not a second leg the ledger wrote: ${problem}`, raw: JSON.stringify(answer.command.envelope) })),
+    ]);
     for (const d of decisions) {
       if (d.outcome.status !== 'ACCEPTED') continue;
       if (d.command.type === 'settlement.requested') posted.push(settlementPosted(d.command, d.outcome as SettleAccepted, d.balances, d.span));
@@ -756,14 +764,14 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
 
 /** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
 /**
- * An inbox row as follow-up verification reads it (AppliedCommand, as json):
- * its command's type, status and payload, and the type of the transaction it
- * made (its result's transactionRef; null when none). Read by openAccounts
- * and by the batch read.
+ * The inbox rows named by $1 as follow-up verification reads them
+ * (AppliedCommand): the command's type, status and payload, and the type of
+ * the transaction it made (its result's transactionRef; null when none).
  */
-const appliedCommandSql = `json_build_object('commandType', command_type, 'status', status, 'payload', command, 'transactionType',
-  (SELECT t.type FROM ${S}.transactions t WHERE t.id =
-    CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END))`;
+const appliedCommandsSql = `SELECT command_id, json_build_object('commandType', command_type, 'status', status, 'payload', command, 'transactionType',
+    (SELECT t.type FROM ${S}.transactions t WHERE t.id =
+      CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END)) AS applied
+  FROM ${S}.inbox WHERE command_id = ANY($1::text[])`;
 
 function commandProblem(envelope: EventEnvelope): string | null {
   if (!(LEDGER_COMMAND_TYPES as readonly string[]).includes(envelope.type)) return `unknown command type ${envelope.type}`;
@@ -956,8 +964,7 @@ function batchReadSql(withHolds: boolean): string {
          ORDER BY seq FOR NO KEY UPDATE) h)`
     : 'NULL::json';
   return `SELECT
-      (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope,
-           'applied', ${appliedCommandSql})), '[]')
+      (SELECT coalesce(json_agg(json_build_object('command_id', command_id, 'request_hash', request_hash, 'result_envelope', result_envelope)), '[]')
          FROM ${S}.inbox WHERE command_id = ANY($1)) AS inbox,
       (SELECT coalesce(json_agg(a ORDER BY a.id::bigint), '[]') FROM (
          SELECT id::text AS id, code, wallet_key, kind, currency, balance::text AS balance FROM ${S}.accounts
