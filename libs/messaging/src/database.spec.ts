@@ -1,4 +1,4 @@
-import { createServiceDataSource, isDatabaseUnavailable, migrate, retryWhileDatabaseUnavailable } from './database';
+import { createServiceDataSource, isDatabaseUnavailable, migrate, retryWhileDatabaseUnavailable, runtimeRoleOf, runtimeRoleSql } from './database';
 
 describe('isDatabaseUnavailable', () => {
   const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
@@ -79,5 +79,33 @@ describe('migrate', () => {
     // Nothing listens on port 9: the refusal comes before any connection is tried.
     const source = createServiceDataSource({ url: 'postgres://u:p@127.0.0.1:9/db', schema: 'things', migrations: [], poolSize: 1, service: 'test' });
     await expect(migrate(source, 'things')).rejects.toThrow("migrate needs a pool of at least 2 connections (one holds the lock, the migrations run on another); things's has 1");
+  });
+});
+
+describe('runtime roles', () => {
+  it("names a schema's runtime role after it, and refuses a name that is not a plain identifier", () => {
+    expect(runtimeRoleOf('ledger')).toBe('ledger_runtime');
+    expect(() => runtimeRoleOf('ledger; DROP ROLE x')).toThrow('schema ledger; DROP ROLE x is not a plain identifier');
+    expect(() => createServiceDataSource({ url: 'postgres://u:p@127.0.0.1:9/db', schema: 's', migrations: [], service: 'test', role: 'x -c y=z' })).toThrow('role x -c y=z is not a plain identifier');
+  });
+
+  it('grants what it is given, table by table, and the sequences', () => {
+    const sql = runtimeRoleSql('things', [
+      { tables: ['a', 'b'], privileges: 'SELECT, INSERT' },
+      { tables: ['c'], privileges: 'SELECT, UPDATE (balance, remaining), MAINTAIN' },
+    ]);
+    expect(sql.slice(1)).toEqual([
+      'GRANT USAGE ON SCHEMA things TO things_runtime',
+      'GRANT SELECT, INSERT ON things.a, things.b TO things_runtime',
+      'GRANT SELECT, UPDATE (balance, remaining), MAINTAIN ON things.c TO things_runtime',
+      'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA things TO things_runtime',
+    ]);
+    expect(sql[0]).toContain('CREATE ROLE things_runtime NOLOGIN');
+  });
+
+  it('refuses privileges that are not a plain list (ALL, or more SQL) and tables that are not plain names', () => {
+    expect(() => runtimeRoleSql('things', [{ tables: ['a'], privileges: 'ALL' }])).toThrow('privileges ALL are not a plain privilege list');
+    expect(() => runtimeRoleSql('things', [{ tables: ['a'], privileges: 'SELECT ON things.a TO x; GRANT SELECT' }])).toThrow('are not a plain privilege list');
+    expect(() => runtimeRoleSql('things', [{ tables: ['a TO public; --'], privileges: 'SELECT' }])).toThrow('table a TO public; -- is not a plain identifier');
   });
 });

@@ -4,18 +4,28 @@ import { DataSource, type MigrationInterface } from 'typeorm';
 /** Connection pool size per service; the ledger needs one per concurrently consumed partition plus the relay. */
 export const poolSizeDefault = 10;
 
-/**
- * A TypeORM data source for one service's own schema. Migrations run
- * explicitly at startup; `synchronize` is never on.
- */
-export function createServiceDataSource(options: {
+/** What a service's data source is made from. */
+export interface ServiceDataSourceOptions {
   url: string;
   schema: string;
   migrations: (new () => MigrationInterface)[];
   poolSize?: number;
   /** The service's name: its connections show as `<service>/<pid>` in pg_stat_activity's application_name. */
   service: string;
-}): DataSource {
+  /**
+   * The role every connection acts as from its start (the startup option
+   * `-c role=...`, as SET ROLE would): see runtimeRoleOf. Unset, connections
+   * act as the URL's user (migrations need the schema's owner).
+   */
+  role?: string;
+}
+
+/**
+ * A TypeORM data source for one service's own schema. Migrations run
+ * explicitly at startup; `synchronize` is never on.
+ */
+export function createServiceDataSource(options: ServiceDataSourceOptions): DataSource {
+  if (options.role !== undefined && !identifier.test(options.role)) throw new Error(`role ${options.role} is not a plain identifier`);
   return new DataSource({
     type: 'postgres',
     url: options.url,
@@ -29,8 +39,104 @@ export function createServiceDataSource(options: {
     // under load cost its first batch 50-70 ms in the system benchmark (connect, SCRAM authentication,
     // preparing and planning the ledger's statements): one every ~30 s at 1,000 orders/s, as the pool
     // shrank between moments that needed its third connection.
-    extra: { max: options.poolSize ?? poolSizeDefault, idleTimeoutMillis: 0, application_name: `${options.service}/${process.pid}` },
+    extra: {
+      max: options.poolSize ?? poolSizeDefault,
+      idleTimeoutMillis: 0,
+      application_name: `${options.service}/${process.pid}`,
+      ...(options.role !== undefined ? { options: `-c role=${options.role}` } : {}),
+    },
   });
+}
+
+const identifier = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * The role a service's running code acts as in Postgres: `<schema>_runtime`,
+ * made by the service's migrations (runtimeRoleSql) with only the privileges
+ * its code needs on its own schema, and none on any other. The URL's user
+ * owns the schema and runs the migrations; every pooled connection then acts
+ * as this role from its first statement (openServiceDataSource). Owner
+ * rights (DDL, disabling triggers), superuser settings
+ * (session_replication_role) and other services' tables are out of its
+ * reach, and for the ledger so are updates and deletes of the book.
+ */
+export function runtimeRoleOf(schema: string): string {
+  if (!identifier.test(schema)) throw new Error(`schema ${schema} is not a plain identifier`);
+  return `${schema}_runtime`;
+}
+
+/** Privileges a migration grants the runtime role on some of its schema's tables, as GRANT spells them ('SELECT, INSERT', 'UPDATE (balance)'). */
+export interface RuntimeGrant {
+  readonly tables: readonly string[];
+  readonly privileges: string;
+}
+
+const privilege = String.raw`(SELECT|INSERT|UPDATE|DELETE|MAINTAIN|UPDATE \([a-z_]+(, [a-z_]+)*\))`;
+const privilegeList = new RegExp(`^${privilege}(, ${privilege})*$`);
+
+/**
+ * The statements of a migration that makes the schema's runtime role
+ * (runtimeRoleOf) if the cluster has none yet, lets the migrating user act
+ * as it, and grants it USAGE on the schema, `grants` on its tables and the
+ * use of its sequences. Roles are the cluster's, not the database's: a
+ * second database (tests, a template copy) finds the role made and only
+ * grants. A table added later is granted by the migration that adds it:
+ * nothing is granted by default.
+ */
+export function runtimeRoleSql(schema: string, grants: readonly RuntimeGrant[]): string[] {
+  const role = runtimeRoleOf(schema);
+  for (const grant of grants) {
+    if (!privilegeList.test(grant.privileges)) throw new Error(`privileges ${grant.privileges} are not a plain privilege list`);
+    for (const table of grant.tables) if (!identifier.test(table)) throw new Error(`table ${table} is not a plain identifier`);
+  }
+  return [
+    // A concurrent CREATE ROLE from another database's migration fails on the catalog's key (unique_violation).
+    `DO $$
+     BEGIN
+       BEGIN
+         CREATE ROLE ${role} NOLOGIN;
+       EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+       END;
+       IF NOT pg_has_role(current_user, '${role}', 'SET') THEN
+         EXECUTE format('GRANT ${role} TO %I', current_user);
+       END IF;
+     END $$`,
+    `GRANT USAGE ON SCHEMA ${schema} TO ${role}`,
+    ...grants.map((g) => `GRANT ${g.privileges} ON ${g.tables.map((t) => `${schema}.${t}`).join(', ')} TO ${role}`),
+    `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+  ];
+}
+
+/** The statement that takes back what runtimeRoleSql granted (a migration's down); the role stays, other databases may use it. */
+export function revokeRuntimeRoleSql(schema: string): string[] {
+  const role = runtimeRoleOf(schema);
+  return [`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`, `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${role}`, `REVOKE USAGE ON SCHEMA ${schema} FROM ${role}`];
+}
+
+/**
+ * A service's data source, ready: its migrations applied as the URL's user
+ * (the schema's owner), on a small data source of their own, closed after;
+ * then the service's pool, whose connections act as its runtime role
+ * (runtimeRoleOf). Refuses to start when a connection does not act as that
+ * role.
+ */
+export async function openServiceDataSource(options: Omit<ServiceDataSourceOptions, 'role'>): Promise<DataSource> {
+  const owner = createServiceDataSource({ ...options, poolSize: 2, service: `${options.service}-migrate` });
+  await owner.initialize();
+  try {
+    await migrate(owner, options.schema);
+  } finally {
+    await owner.destroy();
+  }
+  const role = runtimeRoleOf(options.schema);
+  const dataSource = createServiceDataSource({ ...options, role });
+  await dataSource.initialize();
+  const [{ current_user: actingAs }] = (await dataSource.query('SELECT current_user')) as { current_user: string }[];
+  if (actingAs !== role) {
+    await dataSource.destroy();
+    throw new Error(`${options.service}'s connections act as ${actingAs}, not as its runtime role ${role}`);
+  }
+  return dataSource;
 }
 
 /**

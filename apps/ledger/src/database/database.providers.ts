@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { createServiceDataSource, databaseUrlFromEnv, migrate } from '@settlement/messaging';
+import { databaseUrlFromEnv, openServiceDataSource } from '@settlement/messaging';
 import { LEDGER_SCHEMA, type LedgerConfig } from '../ledger.config';
 import { CreateLedger1732200000000 } from './migrations/1732200000000-create-ledger';
 import { HoldPools1732200000004 } from './migrations/1732200000004-hold-pools';
@@ -7,6 +7,7 @@ import { OutboxRepeats1732200000005 } from './migrations/1732200000005-outbox-re
 import { PostingsKey1732200000006 } from './migrations/1732200000006-postings-key';
 import { ParkedReplays1732200000007 } from './migrations/1732200000007-parked-replays';
 import { AppendOnlyBook1732200000008 } from './migrations/1732200000008-append-only-book';
+import { RuntimeRole1732200000009 } from './migrations/1732200000009-runtime-role';
 
 /** DI token of the ledger's TypeORM data source. */
 export const DATA_SOURCE = Symbol('LEDGER_DATA_SOURCE');
@@ -20,15 +21,13 @@ export const ledgerMigrations = [
   PostingsKey1732200000006,
   ParkedReplays1732200000007,
   AppendOnlyBook1732200000008,
+  RuntimeRole1732200000009,
 ];
 
 export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,
   inject: [LEDGER_CONFIG],
   useFactory: async (config: LedgerConfig) => {
-    const dataSource = createServiceDataSource({ service: 'ledger', url: databaseUrlFromEnv(), schema: LEDGER_SCHEMA, migrations: ledgerMigrations, poolSize: config.poolSize });
-    await dataSource.initialize();
-    await migrate(dataSource, LEDGER_SCHEMA);
-    return dataSource;
+    return openServiceDataSource({ service: 'ledger', url: databaseUrlFromEnv(), schema: LEDGER_SCHEMA, migrations: ledgerMigrations, poolSize: config.poolSize });
   },
 };

@@ -12,8 +12,8 @@ export const appendOnlyTables = ['transactions', 'postings', 'inbox'] as const;
  * a query by idempotency key, so changing one would apply a command twice or
  * rewrite a stored answer. Statement-level triggers: an INSERT fires nothing,
  * so the batch write costs the same. A superuser can still disable triggers
- * (session_replication_role = replica); keeping the services' own role to
- * INSERT and SELECT on these tables is the deployment's part.
+ * (session_replication_role = replica); the ledger's code runs as
+ * ledger_runtime, which can do neither (RuntimeRole1732200000009).
  */
 export class AppendOnlyBook1732200000008 implements MigrationInterface {
   name = 'AppendOnlyBook1732200000008';
