@@ -107,7 +107,7 @@ export function runtimeRoleSql(schema: string, grants: readonly RuntimeGrant[]):
   ];
 }
 
-/** The statement that takes back what runtimeRoleSql granted (a migration's down); the role stays, other databases may use it. */
+/** The statements that take back what runtimeRoleSql granted (a migration's down); the role stays, other databases may use it. */
 export function revokeRuntimeRoleSql(schema: string): string[] {
   const role = runtimeRoleOf(schema);
   return [`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`, `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${role}`, `REVOKE USAGE ON SCHEMA ${schema} FROM ${role}`];
@@ -118,7 +118,8 @@ export function revokeRuntimeRoleSql(schema: string): string[] {
  * (the schema's owner), on a small data source of their own, closed after;
  * then the service's pool, whose connections act as its runtime role
  * (runtimeRoleOf). Refuses to start when a connection does not act as that
- * role.
+ * role: a server or pooler that dropped the startup option would otherwise
+ * leave the service running as the owner, unnoticed.
  */
 export async function openServiceDataSource(options: Omit<ServiceDataSourceOptions, 'role'>): Promise<DataSource> {
   const owner = createServiceDataSource({ ...options, poolSize: 2, service: `${options.service}-migrate` });
