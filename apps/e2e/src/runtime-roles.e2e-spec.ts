@@ -2,9 +2,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createServiceDataSource, migrate, openServiceDataSource } from '@settlement/messaging';
-import { readInfrastructureEnv } from '@settlement/testing';
+import { ServiceProcess, readInfrastructureEnv } from '@settlement/testing';
 import type { DataSource, MigrationInterface } from 'typeorm';
-import { repoRoot } from './system';
+import { adminToken, repoRoot } from './system';
 
 type Migrations = (new () => MigrationInterface)[];
 
@@ -50,9 +50,14 @@ describe('runtime roles: what each service may do in Postgres', () => {
     await owner.query(`INSERT INTO ledger.accounts (code, wallet_key, kind, currency) VALUES ('m1:alice:USDT:available', 'm1:alice:USDT', 'available', 'USDT')`);
   });
 
+  /** A login that is only a member of ledger_runtime, as a deployment that migrates apart would give the ledger (roles are the cluster's). */
+  const login = `ledger_login_${process.pid}`;
+  const loginUrl = urlOf(database).replace(/\/\/[^@]+@/, `//${login}:${login}@`);
+
   afterAll(async () => {
     await owner.end();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.query(`DROP ROLE IF EXISTS ${login}`);
     await admin.end();
   });
 
@@ -154,5 +159,54 @@ describe('runtime roles: what each service may do in Postgres', () => {
     } finally {
       await source?.destroy();
     }
+  });
+
+  describe('with a login that is only a member of the runtime role (DATABASE_URL) and the owner migrating (DATABASE_MIGRATION_URL)', () => {
+    beforeAll(async () => {
+      await admin.query(`CREATE ROLE ${login} LOGIN PASSWORD '${login}'`);
+      await admin.query(`GRANT ledger_runtime TO ${login}`);
+    });
+
+    it('opens the pool as the login acting as the role, with no owner session to go back to', async () => {
+      let source: DataSource | undefined;
+      try {
+        source = await openServiceDataSource({ url: loginUrl, migrationUrl: urlOf(database), schema: 'ledger', migrations: migrationsOf('ledger'), poolSize: 2, service: 'roles-test' });
+        expect(await source.query('SELECT current_user, session_user')).toEqual([{ current_user: 'ledger_runtime', session_user: login }]);
+        const runner = source.createQueryRunner();
+        try {
+          await expect(runner.query('SET ROLE postgres')).rejects.toMatchObject({ driverError: { code: '42501' } });
+          // Back to the login itself: it holds what it inherits from the role, nothing more.
+          await runner.query('SET ROLE NONE');
+          expect(await runner.query('SELECT current_user')).toEqual([{ current_user: login }]);
+          await expect(runner.query('DELETE FROM ledger.postings')).rejects.toMatchObject({ driverError: { code: '42501' } });
+          await expect(runner.query('SET session_replication_role = replica')).rejects.toMatchObject({ driverError: { code: '42501' } });
+        } finally {
+          await runner.release();
+        }
+      } finally {
+        await source?.destroy();
+      }
+    });
+
+    it('runs the ledger process so: its pooled sessions are the login, and it answers', async () => {
+      const logDir = join(process.env['TEST_DATA_DIR'] ?? join(repoRoot, '.data', 'test'), 'logs');
+      const port = 20000 + (process.pid % 800) * 10 + 9;
+      const ledger = new ServiceProcess(
+        'ledger',
+        port,
+        { KAFKA_BROKERS: infra.KAFKA_BROKERS, DATABASE_URL: loginUrl, DATABASE_MIGRATION_URL: urlOf(database), ADMIN_TOKEN: adminToken, LEDGER_INSTANCE_ID: `roles-test-${process.pid}` },
+        { repoRoot, logDir },
+      );
+      try {
+        await ledger.start();
+        const sessions = await owner.query(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = $1`, [`ledger/${ledger.pid}`]);
+        expect(sessions.rows).toEqual([{ usename: login }]);
+        // The wallet the owner opened in beforeAll, read through the ledger's query API.
+        const wallet = await fetch(`${ledger.url}/wallets/m1/alice/USDT`);
+        expect(await wallet.json()).toEqual({ merchantId: 'm1', username: 'alice', currency: 'USDT', available: '0.00000000', held: '0.00000000' });
+      } finally {
+        await ledger.stop();
+      }
+    });
   });
 });

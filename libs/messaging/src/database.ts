@@ -114,15 +114,21 @@ export function revokeRuntimeRoleSql(schema: string): string[] {
 }
 
 /**
- * A service's data source, ready: its migrations applied as the URL's user
- * (the schema's owner), on a small data source of their own, closed after;
- * then the service's pool, whose connections act as its runtime role
- * (runtimeRoleOf). Refuses to start when a connection does not act as that
- * role: a server or pooler that dropped the startup option would otherwise
- * leave the service running as the owner, unnoticed.
+ * A service's data source, ready: its migrations applied as the schema's
+ * owner (`migrationUrl`'s user, by default `url`'s), on a small data source
+ * of their own, closed after; then the service's pool on `url`, whose
+ * connections act as its runtime role (runtimeRoleOf). Refuses to start when
+ * a connection does not act as that role: a server or pooler that dropped
+ * the startup option would otherwise leave the service running as the
+ * owner, unnoticed.
+ *
+ * With a `migrationUrl`, `url`'s user may be a login that is only a member
+ * of the runtime role: the pool then holds no owner's session to SET ROLE
+ * back to, and only the migrations see the owner's credentials.
  */
-export async function openServiceDataSource(options: Omit<ServiceDataSourceOptions, 'role'>): Promise<DataSource> {
-  const owner = createServiceDataSource({ ...options, poolSize: 2, service: `${options.service}-migrate` });
+export async function openServiceDataSource(options: Omit<ServiceDataSourceOptions, 'role'> & { migrationUrl?: string }): Promise<DataSource> {
+  const { migrationUrl, ...common } = options;
+  const owner = createServiceDataSource({ ...common, url: migrationUrl ?? common.url, poolSize: 2, service: `${options.service}-migrate` });
   await owner.initialize();
   try {
     await migrate(owner, options.schema);
@@ -130,7 +136,7 @@ export async function openServiceDataSource(options: Omit<ServiceDataSourceOptio
     await owner.destroy();
   }
   const role = runtimeRoleOf(options.schema);
-  const dataSource = createServiceDataSource({ ...options, role });
+  const dataSource = createServiceDataSource({ ...common, role });
   await dataSource.initialize();
   const [{ current_user: actingAs }] = (await dataSource.query('SELECT current_user')) as { current_user: string }[];
   if (actingAs !== role) {
@@ -178,6 +184,16 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<v
  */
 function migrationLockKey(schema: string): string {
   return createHash('sha256').update(`settlement-platform migrations:${schema}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * Reads DATABASE_MIGRATION_URL: the schema owner's URL for the migrations
+ * when DATABASE_URL's user is only the runtime role's member (see
+ * openServiceDataSource); undefined when unset, and DATABASE_URL migrates.
+ */
+export function databaseMigrationUrlFromEnv(): string | undefined {
+  const url = process.env['DATABASE_MIGRATION_URL'];
+  return url === undefined || url === '' ? undefined : url;
 }
 
 /** Reads DATABASE_URL; the dev and test scripts set it to the embedded Postgres. */
