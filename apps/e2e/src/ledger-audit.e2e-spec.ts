@@ -22,8 +22,19 @@ const ids = {
   bobHeld: 9,
 };
 
-/** Turns the append-only triggers off for this session only (superuser): what rewriting history takes. */
-const bypassGuard = 'SET session_replication_role = replica';
+/**
+ * What rewriting history takes now that the append-only triggers always fire
+ * (also under session_replication_role = replica): the table owner's DDL,
+ * switching the table's trigger off for the statement, and on again
+ * (ENABLE ALWAYS) by a corruptor who covers their tracks, so the guard's own
+ * check passes and only the data checks can catch it.
+ */
+function rewriting(table: 'postings' | 'transactions' | 'inbox', sql: string): string[] {
+  return [`ALTER TABLE ledger.${table} DISABLE TRIGGER ${table}_append_only`, sql, `ALTER TABLE ledger.${table} ENABLE ALWAYS TRIGGER ${table}_append_only`];
+}
+
+/** The checker's audit of the guard itself (migrations 1732200000008-10). */
+const guardCheck = 'the book is append-only: its triggers always fire and ledger_runtime may not rewrite it';
 
 /**
  * The statements the ledger's batch write amounts to for one applied command:
@@ -88,10 +99,10 @@ async function writeConsistentLedger(db: Client): Promise<void> {
  * the checker must name exactly the invariants that way breaks.
  *
  * The same database shows the book is append-only: the service's own
- * migration refuses UPDATE, DELETE and TRUNCATE of transactions, postings
- * and inbox, so the cases that rewrite history first switch the triggers off
- * for their session (session_replication_role = replica, superuser only), as
- * a corruption would have to.
+ * migrations refuse UPDATE, DELETE and TRUNCATE of transactions, postings
+ * and inbox, whoever sends them and in any session, so the cases that
+ * rewrite history first disable a trigger by DDL (rewriting), as a
+ * corruption would have to; the checker audits the guard too.
  */
 describe('the ledger checker on a ledger broken one way at a time', () => {
   const infraUrl = readInfrastructureEnv(repoRoot).DATABASE_URL;
@@ -150,14 +161,14 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
   it('finds the consistent ledger consistent: every check ok, its rows counted', async () => {
     const audit = await checkLedger(urlOf(base));
     expect(audit.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(audit.checks).toHaveLength(10);
+    expect(audit.checks).toHaveLength(11);
     expect(audit.counts).toEqual({ accounts: 9, transactions: 4, postings: 8, commands: 4 });
   });
 
   const cases: { name: string; corrupt: string[]; broken: string[] }[] = [
     {
       name: "a posting's amount rewritten",
-      corrupt: [bypassGuard, `UPDATE ledger.postings SET amount = 90 WHERE account_id = ${ids.aliceAvailable} AND amount = 100`],
+      corrupt: rewriting('postings', `UPDATE ledger.postings SET amount = 90 WHERE account_id = ${ids.aliceAvailable} AND amount = 100`),
       broken: ['postings sum to zero per currency', 'every transaction balances', 'every balance equals the sum of its postings'],
     },
     {
@@ -221,6 +232,21 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
       broken: ['every applied transaction has its command in the inbox'],
     },
     {
+      name: 'the postings trigger left disabled',
+      corrupt: ['ALTER TABLE ledger.postings DISABLE TRIGGER postings_append_only'],
+      broken: [guardCheck],
+    },
+    {
+      name: 'the inbox trigger back to firing outside replica sessions only',
+      corrupt: ['ALTER TABLE ledger.inbox ENABLE TRIGGER inbox_append_only'],
+      broken: [guardCheck],
+    },
+    {
+      name: "the ledger's runtime role granted UPDATE of one column of transactions",
+      corrupt: ['GRANT UPDATE (type) ON ledger.transactions TO ledger_runtime'],
+      broken: [guardCheck],
+    },
+    {
       name: 'an event left unpublished in the outbox',
       corrupt: [`INSERT INTO ledger.outbox (event_id, topic, key, envelope) VALUES (gen_random_uuid(), 'ledger.results.v1', 'k', '{}')`],
       broken: ['every outbox row is published'],
@@ -257,9 +283,11 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
     expect(bad.stdout).toContain('LEDGER INVARIANTS BROKEN');
   });
 
-  it('refuses to rewrite the book: UPDATE, DELETE and TRUNCATE of transactions, postings and inbox fail with 23001 and change nothing', async () => {
+  it('refuses to rewrite the book: UPDATE, DELETE and TRUNCATE of transactions, postings and inbox fail with 23001 and change nothing, also in a replica session', async () => {
     const { url, db } = await copyOfBase();
     try {
+      // A superuser's setting that skips ordinary triggers (logical replication's apply sessions use it): not these.
+      await db.query('SET session_replication_role = replica');
       const attempts = [
         `UPDATE ledger.postings SET amount = 90 WHERE account_id = ${ids.aliceAvailable} AND amount = 100`,
         `DELETE FROM ledger.postings WHERE transaction_id = 102`,

@@ -125,7 +125,7 @@ describe('runtime roles: what each service may do in Postgres', () => {
     }
     const account = await owner.query(`SELECT currency, balance::text FROM ledger.accounts`);
     expect(account.rows).toEqual([{ currency: 'USDT', balance: '0.00000000' }]);
-    const triggers = await owner.query(`SELECT count(*)::int AS enabled FROM pg_trigger WHERE tgrelid = 'ledger.postings'::regclass AND tgenabled = 'O' AND NOT tgisinternal`);
+    const triggers = await owner.query(`SELECT count(*)::int AS enabled FROM pg_trigger WHERE tgrelid = 'ledger.postings'::regclass AND tgenabled = 'A' AND NOT tgisinternal`);
     expect(triggers.rows).toEqual([{ enabled: 1 }]);
   });
 

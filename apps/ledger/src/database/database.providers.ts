@@ -8,6 +8,7 @@ import { PostingsKey1732200000006 } from './migrations/1732200000006-postings-ke
 import { ParkedReplays1732200000007 } from './migrations/1732200000007-parked-replays';
 import { AppendOnlyBook1732200000008 } from './migrations/1732200000008-append-only-book';
 import { RuntimeRole1732200000009 } from './migrations/1732200000009-runtime-role';
+import { AppendOnlyAlways1732200000010 } from './migrations/1732200000010-append-only-always';
 
 /** DI token of the ledger's TypeORM data source. */
 export const DATA_SOURCE = Symbol('LEDGER_DATA_SOURCE');
@@ -22,6 +23,7 @@ export const ledgerMigrations = [
   ParkedReplays1732200000007,
   AppendOnlyBook1732200000008,
   RuntimeRole1732200000009,
+  AppendOnlyAlways1732200000010,
 ];
 
 export const dataSourceProvider: Provider = {

@@ -11,9 +11,11 @@ export const appendOnlyTables = ['transactions', 'postings', 'inbox'] as const;
  * an inbox row is what makes a redelivered command a no-op and what answers
  * a query by idempotency key, so changing one would apply a command twice or
  * rewrite a stored answer. Statement-level triggers: an INSERT fires nothing,
- * so the batch write costs the same. A superuser can still disable triggers
- * (session_replication_role = replica); the ledger's code runs as
- * ledger_runtime, which can do neither (RuntimeRole1732200000009).
+ * so the batch write costs the same. They fire in every session since
+ * AppendOnlyAlways1732200000010 (here, a superuser's session_replication_role
+ * = replica skipped them); the ledger's code runs as ledger_runtime, which
+ * may neither rewrite these tables nor touch their triggers
+ * (RuntimeRole1732200000009).
  */
 export class AppendOnlyBook1732200000008 implements MigrationInterface {
   name = 'AppendOnlyBook1732200000008';
