@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { checkLedger } from '@settlement/ledger-audit';
-import { createServiceDataSource, migrate } from '@settlement/messaging';
+import { migrateSchema } from '@settlement/messaging';
 import { readInfrastructureEnv } from '@settlement/testing';
 import type { MigrationInterface } from 'typeorm';
 import { repoRoot } from './system';
@@ -136,13 +136,7 @@ describe('the ledger checker on a ledger broken one way at a time', () => {
     const { ledgerMigrations } = createRequire(__filename)(join(repoRoot, 'dist', 'apps', 'ledger', 'database', 'database.providers.js')) as {
       ledgerMigrations: (new () => MigrationInterface)[];
     };
-    const source = createServiceDataSource({ url: urlOf(base), schema: 'ledger', migrations: ledgerMigrations, poolSize: 2, service: 'audit-test' });
-    await source.initialize();
-    try {
-      await migrate(source, 'ledger');
-    } finally {
-      await source.destroy();
-    }
+    await migrateSchema({ url: urlOf(base), schema: 'ledger', migrations: ledgerMigrations, service: 'audit-test' });
     const db = new Client({ connectionString: urlOf(base) });
     await db.connect();
     try {

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createServiceDataSource, migrate, openServiceDataSource } from '@settlement/messaging';
-import { ServiceProcess, readInfrastructureEnv } from '@settlement/testing';
+import { migrateSchema, openServiceDataSource } from '@settlement/messaging';
+import { readInfrastructureEnv } from '@settlement/testing';
 import type { DataSource, MigrationInterface } from 'typeorm';
-import { adminToken, repoRoot } from './system';
+import { ledgerProcess, repoRoot } from './system';
 
 type Migrations = (new () => MigrationInterface)[];
 
@@ -27,6 +27,10 @@ describe('runtime roles: what each service may do in Postgres', () => {
   const urlOf = (name: string) => infra.DATABASE_URL.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
   const admin = new Client({ connectionString: infra.DATABASE_URL });
   const owner = new Client({ connectionString: urlOf(database) });
+  /** A login that is only a member of ledger_runtime, as a deployment that migrates apart would give the ledger (roles are the cluster's). */
+  const login = `ledger_login_${process.pid}`;
+  const loginUrl = urlOf(database).replace(/\/\/[^@]+@/, `//${login}:${login}@`);
+
   /** A connection acting as `role`, as the services' pooled connections do. */
   const actingAs = async (role: string): Promise<Client> => {
     const client = new Client({ connectionString: urlOf(database), options: `-c role=${role}` });
@@ -37,22 +41,10 @@ describe('runtime roles: what each service may do in Postgres', () => {
   beforeAll(async () => {
     await admin.connect();
     await admin.query(`CREATE DATABASE ${database}`);
-    for (const service of ['ledger', 'gateway', 'settlement'] as const) {
-      const source = createServiceDataSource({ url: urlOf(database), schema: service, migrations: migrationsOf(service), poolSize: 2, service: 'roles-test' });
-      await source.initialize();
-      try {
-        await migrate(source, service);
-      } finally {
-        await source.destroy();
-      }
-    }
+    for (const service of ['ledger', 'gateway', 'settlement'] as const) await migrateSchema({ url: urlOf(database), schema: service, migrations: migrationsOf(service), service: 'roles-test' });
     await owner.connect();
     await owner.query(`INSERT INTO ledger.accounts (code, wallet_key, kind, currency) VALUES ('m1:alice:USDT:available', 'm1:alice:USDT', 'available', 'USDT')`);
   });
-
-  /** A login that is only a member of ledger_runtime, as a deployment that migrates apart would give the ledger (roles are the cluster's). */
-  const login = `ledger_login_${process.pid}`;
-  const loginUrl = urlOf(database).replace(/\/\/[^@]+@/, `//${login}:${login}@`);
 
   afterAll(async () => {
     await owner.end();
@@ -189,14 +181,8 @@ describe('runtime roles: what each service may do in Postgres', () => {
     });
 
     it('runs the ledger process so: its pooled sessions are the login, and it answers', async () => {
-      const logDir = join(process.env['TEST_DATA_DIR'] ?? join(repoRoot, '.data', 'test'), 'logs');
-      const port = 20000 + (process.pid % 800) * 10 + 9;
-      const ledger = new ServiceProcess(
-        'ledger',
-        port,
-        { KAFKA_BROKERS: infra.KAFKA_BROKERS, DATABASE_URL: loginUrl, DATABASE_MIGRATION_URL: urlOf(database), ADMIN_TOKEN: adminToken, LEDGER_INSTANCE_ID: `roles-test-${process.pid}` },
-        { repoRoot, logDir },
-      );
+      // Its DATABASE_URL is the login's; the owner's URL serves the migrations alone.
+      const ledger = ledgerProcess({ infra }, { DATABASE_URL: loginUrl, DATABASE_MIGRATION_URL: urlOf(database), LEDGER_INSTANCE_ID: `roles-test-${process.pid}` });
       try {
         await ledger.start();
         const sessions = await owner.query(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = $1`, [`ledger/${ledger.pid}`]);

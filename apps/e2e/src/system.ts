@@ -123,7 +123,7 @@ export function uniqueId(prefix: string): string {
  * port and extra environment (for example a crash point). Not started; the
  * caller starts and stops it. For crash and restart tests.
  */
-export function ledgerProcess(system: System, env: Record<string, string> = {}): ServiceProcess {
+export function ledgerProcess(system: Pick<System, 'infra'>, env: Record<string, string> = {}): ServiceProcess {
   return new ServiceProcess('ledger', nextPort++, { ...system.infra, ADMIN_TOKEN: adminToken, ...env }, {
     repoRoot,
     logDir: join(process.env['TEST_DATA_DIR'] ?? join(repoRoot, '.data', 'test'), 'logs'),

@@ -128,13 +128,7 @@ export function revokeRuntimeRoleSql(schema: string): string[] {
  */
 export async function openServiceDataSource(options: Omit<ServiceDataSourceOptions, 'role'> & { migrationUrl?: string }): Promise<DataSource> {
   const { migrationUrl, ...common } = options;
-  const owner = createServiceDataSource({ ...common, url: migrationUrl ?? common.url, poolSize: 2, service: `${options.service}-migrate` });
-  await owner.initialize();
-  try {
-    await migrate(owner, options.schema);
-  } finally {
-    await owner.destroy();
-  }
+  await migrateSchema({ ...common, url: migrationUrl ?? common.url });
   const role = runtimeRoleOf(options.schema);
   const dataSource = createServiceDataSource({ ...common, role });
   await dataSource.initialize();
@@ -144,6 +138,20 @@ export async function openServiceDataSource(options: Omit<ServiceDataSourceOptio
     throw new Error(`${options.service}'s connections act as ${actingAs}, not as its runtime role ${role}`);
   }
   return dataSource;
+}
+
+/**
+ * Applies a schema's pending migrations (migrate) as `url`'s user, on a data
+ * source of two connections of its own (`<service>-migrate`), closed after.
+ */
+export async function migrateSchema(options: Omit<ServiceDataSourceOptions, 'role' | 'poolSize'>): Promise<void> {
+  const owner = createServiceDataSource({ ...options, poolSize: 2, service: `${options.service}-migrate` });
+  await owner.initialize();
+  try {
+    await migrate(owner, options.schema);
+  } finally {
+    await owner.destroy();
+  }
 }
 
 /**
