@@ -378,10 +378,14 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
       expect(result.status).toBe('ACCEPTED');
       refs[payload.commandId] = result.transactionRef as string;
     }
-    const history = async (query = '', username = 'carol') => {
-      const response = await fetch(`${system.services.ledger.url}/wallets/${m}/${username}/USDT/postings${query}`);
-      return { status: response.status, body: (await response.json()) as { items: Record<string, string>[]; nextCursor: string | null } & Record<string, unknown> };
-    };
+    /** A GET of one of a wallet's histories (postings or operations) on the ledger's query API. */
+    const walletHistory =
+      <T>(what: 'postings' | 'operations') =>
+      async (query = '', username = 'carol') => {
+        const response = await fetch(`${system.services.ledger.url}/wallets/${m}/${username}/USDT/${what}${query}`);
+        return { status: response.status, body: (await response.json()) as { items: T[]; nextCursor: string | null } & Record<string, unknown> };
+      };
+    const history = walletHistory<Record<string, string>>('postings');
 
     // Newest first: the settlement's three (held to available, and the profit from the house), the second hold's two, the release's, the first hold's, the funding's one.
     const all = await history();
@@ -409,20 +413,23 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     const sum = (account: string) => all.body.items.filter((p) => p['account'] === account).reduce((s, p) => s.plus(p['amount']), new Decimal(0)).toFixed(8);
     expect(await balances('carol')).toBe(`available=${sum('available')} held=${sum('held')}`);
 
+    /** Every page of `limit` items from `get`, following nextCursor until it is null. */
+    const everyPage = async <T>(get: (query: string) => Promise<{ status: number; body: { items: T[]; nextCursor: string | null } }>, limit: number) => {
+      const items: T[] = [];
+      let cursor: string | null = '';
+      let pages = 0;
+      while (cursor !== null) {
+        const page = await get(`?limit=${limit}${cursor === '' ? '' : `&cursor=${cursor}`}`);
+        expect(page.status).toBe(200);
+        expect(page.body.items.length).toBeLessThanOrEqual(limit);
+        items.push(...page.body.items);
+        cursor = page.body.nextCursor;
+        pages += 1;
+      }
+      return { items, pages };
+    };
     // Pages of 4 by cursor: every posting once, in the same order, and no cursor after the last page.
-    const paged: Record<string, string>[] = [];
-    let cursor: string | null = '';
-    let pages = 0;
-    while (cursor !== null) {
-      const page = await history(`?limit=4${cursor === '' ? '' : `&cursor=${cursor}`}`);
-      expect(page.status).toBe(200);
-      expect(page.body.items.length).toBeLessThanOrEqual(4);
-      paged.push(...page.body.items);
-      cursor = page.body.nextCursor;
-      pages += 1;
-    }
-    expect(pages).toBe(3);
-    expect(paged).toEqual(all.body.items);
+    expect(await everyPage(history, 4)).toEqual({ items: all.body.items, pages: 3 });
 
     // Filters.
     const holds = await history('?type=hold');
@@ -455,6 +462,40 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
       expect({ query, status: refused.status, body: refused.body }).toEqual({ query, status: 400, body: body });
     }
     expect(await history('', 'nobody-at-all')).toEqual({ status: 404, body: { error: 'WALLET_NOT_FOUND' } });
+
+    // The same history as operations: one item per transaction, its net change to each balance and the balances it left.
+    const operations = walletHistory<Record<string, unknown>>('operations');
+    const ops = await operations();
+    expect(ops.status).toBe(200);
+    expect(ops.body.nextCursor).toBeNull();
+    const operation = (commandId: string, commandType: string, type: string, available: string, held: string, after: [string, string]) => ({
+      transactionRef: refs[commandId] ?? expect.any(String),
+      type,
+      commandId,
+      commandType,
+      available,
+      held,
+      balancesAfter: { currency: 'USDT', available: after[0], held: after[1] },
+      createdAt: expect.any(String),
+    });
+    expect(ops.body.items).toEqual([
+      operation(`${m}:carol-s1`, 'settlement.requested', 'settlement', '7.50000000', '-5.00000000', ['52.50000000', '0.00000000']),
+      operation(`${m}:carol-h2`, 'order.created', 'hold', '-5.00000000', '5.00000000', ['45.00000000', '5.00000000']),
+      operation(`${m}:carol-r1`, 'order.cancelled', 'release', '10.00000000', '-10.00000000', ['50.00000000', '0.00000000']),
+      operation(`${m}:carol-h1`, 'order.created', 'hold', '-10.00000000', '10.00000000', ['40.00000000', '10.00000000']),
+      expect.objectContaining({ type: 'funding', commandType: 'wallet.funding.requested', available: '50.00000000', held: '0.00000000' }),
+    ]);
+    // Pages of 2 operations: every operation once, in order; the settlement's three postings never split.
+    expect(await everyPage(operations, 2)).toEqual({ items: ops.body.items, pages: 3 });
+    // A page of one ends on a whole operation too.
+    const first = await operations('?limit=1');
+    expect(first.body.items).toEqual([ops.body.items[0]]);
+    expect((await operations(`?limit=1&cursor=${first.body.nextCursor}`)).body.items).toEqual([ops.body.items[1]]);
+    expect((await operations('?type=hold')).body.items).toEqual([ops.body.items[1], ops.body.items[3]]);
+    expect((await operations(`?from=${future}`)).body.items).toEqual([]);
+    expect(await operations('?account=held')).toEqual({ status: 400, body: { error: 'INVALID_FILTER', field: 'account' } });
+    expect(await operations('?limit=501')).toEqual({ status: 400, body: { error: 'INVALID_LIMIT', field: 'limit' } });
+    expect(await operations('', 'nobody-at-all')).toEqual({ status: 404, body: { error: 'WALLET_NOT_FOUND' } });
   });
 
   it('leaves every invariant intact', async () => {

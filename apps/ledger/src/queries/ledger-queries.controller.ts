@@ -2,11 +2,13 @@ import { Controller, Get, HttpException, Inject, Param, Query } from '@nestjs/co
 import type { DataSource } from 'typeorm';
 import { accountKey } from '@settlement/contracts';
 import { DATA_SOURCE } from '../database/database.providers';
-import { postingFilterOf } from './posting-filter';
+import { Decimal, formatAmount, fromDb } from '@settlement/money';
+import { postingFilterOf, type PostingFilter } from './posting-filter';
 
 /**
  * Read side of the ledger for the gateway and operators: balances, posting
- * history with cursor pagination, and the stored result of any command.
+ * and operation history with cursor pagination, and the stored result of
+ * any command.
  * Internal API: it binds to the service's own port, behind the gateway.
  */
 @Controller()
@@ -42,16 +44,88 @@ export class LedgerQueriesController {
     @Query() query: Record<string, unknown>,
   ): Promise<{ items: Record<string, string>[]; nextCursor: string | null }> {
     const filter = postingFilterOf(query);
-    const walletKey = accountKey({ merchantId, username, currency });
+    const listed = await this.walletAccounts(accountKey({ merchantId, username, currency }), filter.account);
+    const rows = await this.postingsNewestFirst(listed, filter, filter.cursor, filter.limit + 1);
+    const page = rows.slice(0, filter.limit);
+    return { items: page, nextCursor: rows.length > filter.limit ? page[page.length - 1]['postingId'] : null };
+  }
+
+  /**
+   * The wallet's operations, newest first: one item per transaction that
+   * moved its money (a hold, a release, a settlement...), with the net change
+   * of its available and held balances, and the balances the command left
+   * (its stored result's). The same query as the postings (`type`, `from`,
+   * `to`, `limit` operations per page, `cursor` the previous page's
+   * `nextCursor`) but `account`: an operation's changes span both accounts,
+   * so it is 400 INVALID_FILTER here.
+   */
+  @Get('wallets/:merchantId/:username/:currency/operations')
+  async operations(
+    @Param('merchantId') merchantId: string,
+    @Param('username') username: string,
+    @Param('currency') currency: string,
+    @Query() query: Record<string, unknown>,
+  ): Promise<{ items: Record<string, unknown>[]; nextCursor: string | null }> {
+    const filter = postingFilterOf(query);
+    if (filter.account !== null) throw new HttpException({ error: 'INVALID_FILTER', field: 'account' }, 400);
+    const listed = await this.walletAccounts(accountKey({ merchantId, username, currency }), null);
+    // A transaction's postings on one wallet are consecutive in posting order (one batch writes them together, and
+    // a wallet's batches one after another), so an operation is a run of postings with one transactionRef. Runs
+    // are read until the page's last one is known complete: another run follows it, or the postings end.
+    const runs: Record<string, string>[][] = [];
+    let cursor = filter.cursor;
+    const chunk = 2 * (filter.limit + 1);
+    for (;;) {
+      const rows = await this.postingsNewestFirst(listed, filter, cursor, chunk);
+      for (const row of rows) {
+        const run = runs[runs.length - 1];
+        if (run !== undefined && run[0]['transactionRef'] === row['transactionRef']) run.push(row);
+        else runs.push([row]);
+      }
+      if (rows.length < chunk || runs.length > filter.limit) break;
+      cursor = rows[rows.length - 1]['postingId'];
+    }
+    const page = runs.slice(0, filter.limit);
+    const commands: { command_id: string; command_type: string; balances: Record<string, string> | null }[] =
+      page.length === 0
+        ? []
+        : await this.dataSource.query(`SELECT command_id, command_type, result_envelope->'payload'->'balances' AS balances FROM ledger.inbox WHERE command_id = ANY($1)`, [
+            page.map((run) => run[0]['commandId']),
+          ]);
+    const byId = new Map(commands.map((c) => [c.command_id, c]));
+    const items = page.map((run) => {
+      const change = (account: string) => formatAmount(run.filter((p) => p['account'] === account).reduce((sum, p) => sum.plus(fromDb(p['amount'])), new Decimal(0)));
+      const command = byId.get(run[0]['commandId']);
+      return {
+        transactionRef: run[0]['transactionRef'],
+        type: run[0]['type'],
+        commandId: run[0]['commandId'],
+        commandType: command?.command_type ?? null,
+        available: change('available'),
+        held: change('held'),
+        balancesAfter: command?.balances ?? null,
+        createdAt: run[0]['createdAt'],
+      };
+    });
+    const last = page[page.length - 1];
+    return { items, nextCursor: runs.length > filter.limit ? last[last.length - 1]['postingId'] : null };
+  }
+
+  /** The wallet's available and held accounts (only `account` when given); 404 WALLET_NOT_FOUND when it has none. */
+  private async walletAccounts(walletKey: string, account: 'available' | 'held' | null): Promise<{ id: string; kind: string }[]> {
     const accounts: { id: string; kind: string }[] = await this.dataSource.query(
       `SELECT id::text AS id, kind FROM ledger.accounts WHERE wallet_key = $1 AND kind IN ('available', 'held')`,
       [walletKey],
     );
     if (accounts.length === 0) throw new HttpException({ error: 'WALLET_NOT_FOUND' }, 404);
-    const listed = accounts.filter((a) => filter.account === null || a.kind === filter.account);
+    return accounts.filter((a) => account === null || a.kind === account);
+  }
+
+  /** Up to `count` postings of `accounts` older than `cursor` (a posting id), newest first, with their transaction and command, as `filter` says. */
+  private postingsNewestFirst(accounts: readonly { id: string; kind: string }[], filter: PostingFilter, cursor: string | null, count: number): Promise<Record<string, string>[]> {
     // Per account, its postings newest first along (account_id, id), stopping at the page's size; then the
     // two merged. A join on the wallet's accounts read every posting they ever had before sorting.
-    const rows: Record<string, string>[] = await this.dataSource.query(
+    return this.dataSource.query(
       `SELECT x."postingId"::text AS "postingId", x."transactionRef"::text AS "transactionRef", x.type, x."commandId", a.kind AS account,
               x.amount::text AS amount, x."createdAt"
        FROM unnest($1::bigint[], $2::text[]) AS a(id, kind)
@@ -65,10 +139,8 @@ export class LedgerQueriesController {
            AND ($6::timestamptz IS NULL OR p.created_at < $6)
          ORDER BY p.id DESC LIMIT $7) x
        ORDER BY x."postingId" DESC LIMIT $7`,
-      [listed.map((a) => a.id), listed.map((a) => a.kind), filter.cursor, filter.type, filter.from, filter.to, filter.limit + 1],
+      [accounts.map((a) => a.id), accounts.map((a) => a.kind), cursor, filter.type, filter.from, filter.to, count],
     );
-    const page = rows.slice(0, filter.limit);
-    return { items: page, nextCursor: rows.length > filter.limit ? page[page.length - 1]['postingId'] : null };
   }
 
   /** The stored result of a command by its id (the idempotency key), as first emitted. */
