@@ -120,6 +120,8 @@ Fund a user (admin):
 
 Alice's postings, newest first, on the ledger's internal port (filters type, account, from, to; limit and cursor):
   curl -s 'http://127.0.0.1:${defaultPorts.ledger}/wallets/demo/alice/USDT/postings?limit=5'
+Her operations, one per transaction, with the balances each left (filters type, from, to; limit and cursor):
+  curl -s 'http://127.0.0.1:${defaultPorts.ledger}/wallets/demo/alice/USDT/operations?limit=5'
 `);
 } catch (error) {
   console.error(`[start] ${error.stack ?? error}`);
