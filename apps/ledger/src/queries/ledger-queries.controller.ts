@@ -54,7 +54,8 @@ export class LedgerQueriesController {
    * The wallet's operations, newest first: one item per transaction that
    * moved its money (a hold, a release, a settlement...), with the net change
    * of its available and held balances, and the balances the command left
-   * (its stored result's). The same query as the postings (`type`, `from`,
+   * (its stored result's; null for a transaction made by another wallet's
+   * command, which no handler writes today). The same query as the postings (`type`, `from`,
    * `to`, `limit` operations per page, `cursor` the previous page's
    * `nextCursor`) but `account`: an operation's changes span both accounts,
    * so it is 400 INVALID_FILTER here.
@@ -68,7 +69,8 @@ export class LedgerQueriesController {
   ): Promise<{ items: Record<string, unknown>[]; nextCursor: string | null }> {
     const filter = postingFilterOf(query);
     if (filter.account !== null) throw new HttpException({ error: 'INVALID_FILTER', field: 'account' }, 400);
-    const listed = await this.walletAccounts(accountKey({ merchantId, username, currency }), null);
+    const walletKey = accountKey({ merchantId, username, currency });
+    const listed = await this.walletAccounts(walletKey, null);
     // A transaction's postings on one wallet are consecutive in posting order (one batch writes them together, and
     // a wallet's batches one after another), so an operation is a run of postings with one transactionRef. Runs
     // are read until the page's last one is known complete: another run follows it, or the postings end.
@@ -86,12 +88,15 @@ export class LedgerQueriesController {
       cursor = rows[rows.length - 1]['postingId'];
     }
     const page = runs.slice(0, filter.limit);
-    const commands: { command_id: string; command_type: string; balances: Record<string, string> | null }[] =
+    const commands: { command_id: string; command_type: string; wallet: { merchantId: string; username: string; currency: string }; balances: Record<string, string> | null }[] =
       page.length === 0
         ? []
-        : await this.dataSource.query(`SELECT command_id, command_type, result_envelope->'payload'->'balances' AS balances FROM ledger.inbox WHERE command_id = ANY($1)`, [
-            page.map((run) => run[0]['commandId']),
-          ]);
+        : await this.dataSource.query(
+            `SELECT command_id, command_type, json_build_object('merchantId', command->>'merchantId', 'username', command->>'username', 'currency', command->>'currency') AS wallet,
+                    result_envelope->'payload'->'balances' AS balances
+             FROM ledger.inbox WHERE command_id = ANY($1)`,
+            [page.map((run) => run[0]['commandId'])],
+          );
     const byId = new Map(commands.map((c) => [c.command_id, c]));
     const items = page.map((run) => {
       const change = (account: string) => formatAmount(run.filter((p) => p['account'] === account).reduce((sum, p) => sum.plus(fromDb(p['amount'])), new Decimal(0)));
@@ -103,7 +108,8 @@ export class LedgerQueriesController {
         commandType: command?.command_type ?? null,
         available: change('available'),
         held: change('held'),
-        balancesAfter: command?.balances ?? null,
+        // A command's result carries its own wallet's balances: this wallet's, unless the command was another's.
+        balancesAfter: command !== undefined && accountKey(command.wallet) === walletKey ? command.balances : null,
         createdAt: run[0]['createdAt'],
       };
     });
