@@ -67,15 +67,16 @@ const CHECKS: { name: string; sql: string }[] = [
     name: 'the book is append-only: its triggers always fire and ledger_runtime may not rewrite it',
     // The guard itself, audited: a trigger disabled (or firing only outside replica sessions), or the service's
     // role granted UPDATE, DELETE or TRUNCATE of transactions, postings or inbox (migrations 8-10).
-    sql: `SELECT t.name AS "table", 'trigger ' || t.name || '_append_only does not always fire' AS problem
-            FROM unnest(ARRAY['transactions', 'postings', 'inbox']) AS t(name)
+    sql: `WITH book(name) AS (VALUES ('transactions'), ('postings'), ('inbox'))
+          SELECT t.name AS "table", 'trigger ' || t.name || '_append_only does not always fire' AS problem
+            FROM book t
            WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
                              WHERE g.tgrelid = to_regclass('ledger.' || t.name) AND g.tgname = t.name || '_append_only' AND g.tgenabled = 'A')
           UNION ALL
           SELECT NULL, 'role ledger_runtime does not exist' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_runtime')
           UNION ALL
           SELECT t.name, 'ledger_runtime may ' || p.name
-            FROM pg_roles r, unnest(ARRAY['transactions', 'postings', 'inbox']) AS t(name), unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(name)
+            FROM pg_roles r, book t, unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(name)
            WHERE r.rolname = 'ledger_runtime'
              AND CASE WHEN p.name = 'UPDATE' THEN has_any_column_privilege(r.oid, 'ledger.' || t.name, 'UPDATE')
                       ELSE has_table_privilege(r.oid, 'ledger.' || t.name, p.name) END`,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DataSource, type MigrationInterface } from 'typeorm';
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /** Connection pool size per service; the ledger needs one per concurrently consumed partition plus the relay. */
 export const poolSizeDefault = 10;
@@ -108,9 +108,27 @@ export function runtimeRoleSql(schema: string, grants: readonly RuntimeGrant[]):
 }
 
 /** The statements that take back what runtimeRoleSql granted (a migration's down); the role stays, other databases may use it. */
-export function revokeRuntimeRoleSql(schema: string): string[] {
+function revokeRuntimeRoleSql(schema: string): string[] {
   const role = runtimeRoleOf(schema);
   return [`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`, `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${role}`, `REVOKE USAGE ON SCHEMA ${schema} FROM ${role}`];
+}
+
+/**
+ * A service's migration making its runtime role (runtimeRoleSql): the
+ * subclass names itself (`name`, with its timestamp), its `schema` and the
+ * `grants` of its role; down takes them back (revokeRuntimeRoleSql).
+ */
+export abstract class RuntimeRoleMigration implements MigrationInterface {
+  protected abstract readonly schema: string;
+  protected abstract readonly grants: readonly RuntimeGrant[];
+
+  async up(q: QueryRunner): Promise<void> {
+    for (const sql of runtimeRoleSql(this.schema, this.grants)) await q.query(sql);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const sql of revokeRuntimeRoleSql(this.schema)) await q.query(sql);
+  }
 }
 
 /**
@@ -195,13 +213,14 @@ function migrationLockKey(schema: string): string {
 }
 
 /**
- * Reads DATABASE_MIGRATION_URL: the schema owner's URL for the migrations
- * when DATABASE_URL's user is only the runtime role's member (see
- * openServiceDataSource); undefined when unset, and DATABASE_URL migrates.
+ * A service's database URLs from the environment, for openServiceDataSource:
+ * `url` from DATABASE_URL (databaseUrlFromEnv), and `migrationUrl` from
+ * DATABASE_MIGRATION_URL, the schema owner's when DATABASE_URL's user is only
+ * the runtime role's member (undefined when unset: DATABASE_URL migrates).
  */
-export function databaseMigrationUrlFromEnv(): string | undefined {
-  const url = process.env['DATABASE_MIGRATION_URL'];
-  return url === undefined || url === '' ? undefined : url;
+export function databaseUrlsFromEnv(): { url: string; migrationUrl?: string } {
+  const migrationUrl = process.env['DATABASE_MIGRATION_URL'];
+  return { url: databaseUrlFromEnv(), ...(migrationUrl === undefined || migrationUrl === '' ? {} : { migrationUrl }) };
 }
 
 /** Reads DATABASE_URL; the dev and test scripts set it to the embedded Postgres. */

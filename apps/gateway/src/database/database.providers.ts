@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { databaseMigrationUrlFromEnv, databaseUrlFromEnv, openServiceDataSource } from '@settlement/messaging';
+import { databaseUrlsFromEnv, openServiceDataSource } from '@settlement/messaging';
 import { GATEWAY_SCHEMA } from '../gateway.config';
 import { CreateGateway1732200000001 } from './migrations/1732200000001-create-gateway';
 import { SeamlessWallet1732200000003 } from './migrations/1732200000003-seamless-wallet';
@@ -15,6 +15,6 @@ export const gatewayMigrations = [CreateGateway1732200000001, SeamlessWallet1732
 export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,
   useFactory: async () => {
-    return openServiceDataSource({ service: 'gateway', url: databaseUrlFromEnv(), migrationUrl: databaseMigrationUrlFromEnv(), schema: GATEWAY_SCHEMA, migrations: gatewayMigrations });
+    return openServiceDataSource({ service: 'gateway', ...databaseUrlsFromEnv(), schema: GATEWAY_SCHEMA, migrations: gatewayMigrations });
   },
 };

@@ -762,7 +762,6 @@ function derivedEventId(sourceEventId: string, purpose: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
 /**
  * The inbox rows named by $1 as follow-up verification reads them
  * (AppliedCommand): the command's type, status and payload, and the type of
@@ -773,6 +772,7 @@ const appliedCommandsSql = `SELECT command_id, json_build_object('commandType', 
       CASE WHEN result_envelope->'payload'->>'transactionRef' ~ '^[0-9]{1,18}$' THEN (result_envelope->'payload'->>'transactionRef')::bigint END)) AS applied
   FROM ${S}.inbox WHERE command_id = ANY($1::text[])`;
 
+/** Why an envelope is not a ledger command this version understands, or null: such a message is parked, unanswered. */
 function commandProblem(envelope: EventEnvelope): string | null {
   if (!(LEDGER_COMMAND_TYPES as readonly string[]).includes(envelope.type)) return `unknown command type ${envelope.type}`;
   if (envelope.version !== 1) return `unsupported version ${envelope.version} of ${envelope.type}`;

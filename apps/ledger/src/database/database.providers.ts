@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { databaseMigrationUrlFromEnv, databaseUrlFromEnv, openServiceDataSource } from '@settlement/messaging';
+import { databaseUrlsFromEnv, openServiceDataSource } from '@settlement/messaging';
 import { LEDGER_SCHEMA, type LedgerConfig } from '../ledger.config';
 import { CreateLedger1732200000000 } from './migrations/1732200000000-create-ledger';
 import { HoldPools1732200000004 } from './migrations/1732200000004-hold-pools';
@@ -30,6 +30,6 @@ export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,
   inject: [LEDGER_CONFIG],
   useFactory: async (config: LedgerConfig) => {
-    return openServiceDataSource({ service: 'ledger', url: databaseUrlFromEnv(), migrationUrl: databaseMigrationUrlFromEnv(), schema: LEDGER_SCHEMA, migrations: ledgerMigrations, poolSize: config.poolSize });
+    return openServiceDataSource({ service: 'ledger', ...databaseUrlsFromEnv(), schema: LEDGER_SCHEMA, migrations: ledgerMigrations, poolSize: config.poolSize });
   },
 };

@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { databaseMigrationUrlFromEnv, databaseUrlFromEnv, openServiceDataSource } from '@settlement/messaging';
+import { databaseUrlsFromEnv, openServiceDataSource } from '@settlement/messaging';
 import { SETTLEMENT_SCHEMA } from '../settlement.config';
 import { CreateSettlement1732200000002 } from './migrations/1732200000002-create-settlement';
 import { ParkedReplays1732200000008 } from './migrations/1732200000008-parked-replays';
@@ -15,6 +15,6 @@ export const settlementMigrations = [CreateSettlement1732200000002, ParkedReplay
 export const dataSourceProvider: Provider = {
   provide: DATA_SOURCE,
   useFactory: async () => {
-    return openServiceDataSource({ service: 'settlement', url: databaseUrlFromEnv(), migrationUrl: databaseMigrationUrlFromEnv(), schema: SETTLEMENT_SCHEMA, migrations: settlementMigrations });
+    return openServiceDataSource({ service: 'settlement', ...databaseUrlsFromEnv(), schema: SETTLEMENT_SCHEMA, migrations: settlementMigrations });
   },
 };

@@ -1,5 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { revokeRuntimeRoleSql, runtimeRoleSql, type RuntimeGrant } from '@settlement/messaging';
+import { RuntimeRoleMigration, type RuntimeGrant } from '@settlement/messaging';
 
 /**
  * What the gateway's running code may do in Postgres (role gateway_runtime,
@@ -13,14 +12,8 @@ export const gatewayRuntimeGrants: readonly RuntimeGrant[] = [
   { tables: ['access_tokens', 'wallet_tokens'], privileges: 'SELECT, INSERT' },
 ];
 
-export class RuntimeRole1732200000009 implements MigrationInterface {
+export class RuntimeRole1732200000009 extends RuntimeRoleMigration {
   name = 'RuntimeRole1732200000009';
-
-  async up(q: QueryRunner): Promise<void> {
-    for (const sql of runtimeRoleSql('gateway', gatewayRuntimeGrants)) await q.query(sql);
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    for (const sql of revokeRuntimeRoleSql('gateway')) await q.query(sql);
-  }
+  protected readonly schema = 'gateway';
+  protected readonly grants = gatewayRuntimeGrants;
 }

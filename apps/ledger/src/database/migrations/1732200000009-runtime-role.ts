@@ -1,5 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { revokeRuntimeRoleSql, runtimeRoleSql, type RuntimeGrant } from '@settlement/messaging';
+import { RuntimeRoleMigration, type RuntimeGrant } from '@settlement/messaging';
 
 /**
  * What the ledger's running code may do in Postgres (role ledger_runtime,
@@ -19,14 +18,8 @@ export const ledgerRuntimeGrants: readonly RuntimeGrant[] = [
   { tables: ['outbox'], privileges: 'SELECT, INSERT, UPDATE, DELETE, MAINTAIN' },
 ];
 
-export class RuntimeRole1732200000009 implements MigrationInterface {
+export class RuntimeRole1732200000009 extends RuntimeRoleMigration {
   name = 'RuntimeRole1732200000009';
-
-  async up(q: QueryRunner): Promise<void> {
-    for (const sql of runtimeRoleSql('ledger', ledgerRuntimeGrants)) await q.query(sql);
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    for (const sql of revokeRuntimeRoleSql('ledger')) await q.query(sql);
-  }
+  protected readonly schema = 'ledger';
+  protected readonly grants = ledgerRuntimeGrants;
 }

@@ -1,5 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { revokeRuntimeRoleSql, runtimeRoleSql, type RuntimeGrant } from '@settlement/messaging';
+import { RuntimeRoleMigration, type RuntimeGrant } from '@settlement/messaging';
 
 /**
  * What the settlement service's running code may do in Postgres (role
@@ -10,14 +9,8 @@ import { revokeRuntimeRoleSql, runtimeRoleSql, type RuntimeGrant } from '@settle
  */
 export const settlementRuntimeGrants: readonly RuntimeGrant[] = [{ tables: ['ledger_events', 'inbox', 'parked_messages'], privileges: 'SELECT, INSERT' }];
 
-export class RuntimeRole1732200000009 implements MigrationInterface {
+export class RuntimeRole1732200000009 extends RuntimeRoleMigration {
   name = 'RuntimeRole1732200000009';
-
-  async up(q: QueryRunner): Promise<void> {
-    for (const sql of runtimeRoleSql('settlement', settlementRuntimeGrants)) await q.query(sql);
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    for (const sql of revokeRuntimeRoleSql('settlement')) await q.query(sql);
-  }
+  protected readonly schema = 'settlement';
+  protected readonly grants = settlementRuntimeGrants;
 }
