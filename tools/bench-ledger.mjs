@@ -302,6 +302,30 @@ class Workload {
  * The ledger instances' /health as one: counters, outbox figures and RSS
  * summed; batch commit times per instance (`instances`).
  */
+/**
+ * The ledger's tables as Postgres's statistics see them: rows live and dead
+ * (what the batch's reads wade through until a vacuum), updates made HOT
+ * (no index write), and how often each table was vacuumed. The statistics
+ * are flushed by each backend at most every second, so they lag that much.
+ */
+async function ledgerTableStats(db) {
+  const { rows } = await db.query(
+    `SELECT relname AS table, n_live_tup AS live, n_dead_tup AS dead, n_tup_upd AS updates, n_tup_hot_upd AS hot,
+            vacuum_count AS vacuums, autovacuum_count AS autovacuums, pg_total_relation_size(relid) AS bytes
+     FROM pg_stat_user_tables WHERE schemaname = 'ledger' AND relname <> 'ledger_migrations' ORDER BY pg_total_relation_size(relid) DESC`,
+  );
+  return rows.map((r) => ({
+    table: r.table,
+    live: Number(r.live),
+    dead: Number(r.dead),
+    updates: Number(r.updates),
+    hotUpdates: Number(r.hot),
+    vacuums: Number(r.vacuums),
+    autovacuums: Number(r.autovacuums),
+    sizeMb: mb(Number(r.bytes)),
+  }));
+}
+
 async function healthOfAll(ledgers) {
   const all = await Promise.all(ledgers.map((l) => health(l.url)));
   const sum = (get) => all.reduce((total, h) => total + (get(h) ?? 0), 0);
@@ -639,6 +663,7 @@ async function main() {
   const tApplied = now();
   clearInterval(sampler);
   const walBytes = Number((await db.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn) AS bytes', [walAtReady])).rows[0].bytes);
+  const tables = await ledgerTableStats(db);
   const cpu1 = { ledger: ledgerCpu(), postgres: postgresCpu(postmasterPid), kafka: kafkaPid ? cpuSeconds(kafkaPid) : 0, bench: process.cpuUsage(cpu0.bench), machine: totalCpuSeconds() };
   const applySeconds = (tApplied - tReady) / 1000;
   const applied = h;
@@ -690,6 +715,7 @@ async function main() {
     postgresStatements: Object.fromEntries(
       [...sessionStatements].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, v]) => [k, round(v / Math.max(1, activitySamples))]),
     ),
+    tables,
     postgresNote: 'average number of the ledger\'s Postgres sessions in each state (and on each statement), sampled every 100 ms while applying',
     timeline,
     top: topSnapshot,
@@ -820,6 +846,13 @@ function summary(r) {
     if (states.length > 0) lines.push(`pg sessions   (average count) ${states.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
     const statements = Object.entries(a.postgresStatements).slice(0, 8);
     for (const [k, v] of statements) lines.push(`                ${String(v).padStart(5)}  ${k}`);
+    if (a.tables) {
+      lines.push('tables        (when the last command was applied) live / dead rows, HOT share of updates, vacuums by the relay or by hand / by autovacuum, size');
+      for (const t of a.tables) {
+        const hot = t.updates > 0 ? `${Math.round((100 * t.hotUpdates) / t.updates)}% HOT` : 'no updates';
+        lines.push(`                ${t.table.padEnd(16)} ${fmt(t.live).padStart(9)} / ${fmt(t.dead).padStart(9)}  ${hot.padEnd(10)}  ${t.vacuums} / ${t.autovacuums}  ${fmt(t.sizeMb, 1)} MB`);
+      }
+    }
   }
   if (r.ledger) {
     const each = r.ledger.instances > 1 ? `; ${r.ledger.instances} instances summed, VmHWM each ${r.ledger.vmHwmMbPerInstance.map((x) => fmt(x, 1)).join(' / ')} MB` : '';
