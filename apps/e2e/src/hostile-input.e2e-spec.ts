@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { Decimal } from '@settlement/money';
+import { OpenApiAnswers } from './openapi-answers';
 import { signed } from './seamless-digest';
 import { System, adminToken, uniqueId } from './system';
 
@@ -63,10 +64,13 @@ describe('hostile input: every answer a documented error, and nothing moves', ()
     return { token: issued.body.access_token as string, walletSecret: created.body.walletSecret as string };
   }
 
+  /** Answers of the ledger's query API, checked against its OpenAPI document (hostile names included). */
+  const ledgerQueries = new OpenApiAnswers('ledger-queries.openapi.json');
+
   /** The ledger's own view of a wallet, over its HTTP query API. */
   async function wallet(merchantId: string, username: string): Promise<{ available: string; held: string } | null> {
-    const response = await fetch(`${system.services.ledger.url}/wallets/${encodeURIComponent(merchantId)}/${encodeURIComponent(username)}/USDT`);
-    return response.status === 404 ? null : ((await response.json()) as { available: string; held: string });
+    const answer = await ledgerQueries.get<{ available: string; held: string }>(`${system.services.ledger.url}/wallets/${encodeURIComponent(merchantId)}/${encodeURIComponent(username)}/USDT`);
+    return answer.status === 404 ? null : answer.body;
   }
 
   const ext = (method: string, op: string, body?: unknown, bearer = token) => system.call(method, `${base}/${op}`, body, { authorization: `Bearer ${bearer}` });

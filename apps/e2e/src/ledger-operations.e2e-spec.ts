@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Decimal } from '@settlement/money';
 import { LedgerDriver } from './ledger-driver';
+import { OpenApiAnswers } from './openapi-answers';
 import { System, repoRoot, uniqueId } from './system';
 
 describe('ledger operations over Kafka: trades, withdrawals, transfers and conversions', () => {
@@ -10,6 +11,8 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
   let ledger: LedgerDriver;
   let m: string;
   const wallet = (username: string, currency = 'USDT') => ({ merchantId: m, username, currency });
+  /** Every answer of the ledger's query API in this file is checked against its OpenAPI document. */
+  const queries = new OpenApiAnswers('ledger-queries.openapi.json');
 
   beforeAll(async () => {
     system = new System();
@@ -381,10 +384,8 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     /** A GET of one of a wallet's histories (postings or operations) on the ledger's query API. */
     const walletHistory =
       <T>(what: 'postings' | 'operations') =>
-      async (query = '', username = 'carol') => {
-        const response = await fetch(`${system.services.ledger.url}/wallets/${m}/${username}/USDT/${what}${query}`);
-        return { status: response.status, body: (await response.json()) as { items: T[]; nextCursor: string | null } & Record<string, unknown> };
-      };
+      (query = '', username = 'carol') =>
+        queries.get<{ items: T[]; nextCursor: string | null } & Record<string, unknown>>(`${system.services.ledger.url}/wallets/${m}/${username}/USDT/${what}${query}`);
     const history = walletHistory<Record<string, string>>('postings');
 
     // Newest first: the settlement's three (held to available, and the profit from the house), the second hold's two, the release's, the first hold's, the funding's one.
@@ -496,6 +497,37 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
     expect(await operations('?account=held')).toEqual({ status: 400, body: { error: 'INVALID_FILTER', field: 'account' } });
     expect(await operations('?limit=501')).toEqual({ status: 400, body: { error: 'INVALID_LIMIT', field: 'limit' } });
     expect(await operations('', 'nobody-at-all')).toEqual({ status: 404, body: { error: 'WALLET_NOT_FOUND' } });
+
+    // The balances, and a command's stored result by its id.
+    const url = system.services.ledger.url;
+    expect(await queries.get(`${url}/wallets/${m}/carol/USDT`)).toEqual({
+      status: 200,
+      body: { merchantId: m, username: 'carol', currency: 'USDT', available: '52.50000000', held: '0.00000000' },
+    });
+    expect(await queries.get(`${url}/wallets/${m}/nobody-at-all/USDT`)).toEqual({ status: 404, body: { error: 'WALLET_NOT_FOUND' } });
+    const settled = await queries.get<Record<string, Record<string, unknown>>>(`${url}/commands/${encodeURIComponent(`${m}:carol-s1`)}`);
+    expect(settled.status).toBe(200);
+    expect(settled.body['result']).toMatchObject({ status: 'ACCEPTED', transactionRef: refs[`${m}:carol-s1`], balances: { available: '52.50000000', held: '0.00000000' } });
+    expect(settled.body['command']).toMatchObject({ commandId: `${m}:carol-s1`, totalOrderAmount: '5', pnlAmount: '2.5' });
+    expect(await queries.get(`${url}/commands/${encodeURIComponent(`${m}:never-sent`)}`)).toEqual({ status: 404, body: { error: 'COMMAND_NOT_FOUND' } });
+  });
+
+  it('answers its queries as its OpenAPI document says, and serves that document', async () => {
+    // Every answer above was checked against the document as it came (OpenApiAnswers.get); here, that every documented response came.
+    expect(queries.seen()).toEqual(queries.documented());
+    // A rejected command's stored result is documented too (reason, balances).
+    await ledger.send('order.created', { ...wallet('carol'), commandId: `${m}:carol-h3`, orderId: `${m}:carol-o3`, amount: '1000' });
+    expect((await ledger.result(`${m}:carol-h3`)).reason).toBe('INSUFFICIENT_BALANCE');
+    const refused = await queries.get<Record<string, Record<string, unknown>>>(`${system.services.ledger.url}/commands/${encodeURIComponent(`${m}:carol-h3`)}`);
+    expect(refused.body['result']).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_BALANCE' });
+    // An answer off the document is caught: the checker is not a pass-through.
+    expect(queries.problems('GET', `/wallets/${m}/carol/USDT`, 200, { merchantId: m, username: 'carol', currency: 'USDT', available: 52.5, held: '0.00000000' })).toEqual([
+      expect.stringContaining('/available must be string'),
+    ]);
+    expect(queries.problems('GET', `/wallets/${m}/carol/USDT/postings`, 500, {})).toEqual([expect.stringContaining('status 500 not documented')]);
+    const served = await fetch(`${system.services.ledger.url}/openapi/ledger-queries.json`);
+    expect(served.status).toBe(200);
+    expect(await served.json()).toEqual(JSON.parse(readFileSync(join(repoRoot, 'docs', 'api', 'ledger-queries.openapi.json'), 'utf8')));
   });
 
   it('leaves every invariant intact', async () => {

@@ -5,12 +5,13 @@ import { CommandBatchApplier } from './commands/command-batch.applier';
 import { CommandConsumer } from './commands/command.consumer';
 import { DATA_SOURCE, LEDGER_CONFIG, dataSourceProvider } from './database/database.providers';
 import { HealthController } from './health/health.controller';
+import { LedgerOpenApiController } from './queries/ledger-openapi.controller';
 import { LedgerQueriesController } from './queries/ledger-queries.controller';
 import { ledgerConfigFromEnv } from './ledger.config';
 import { kafkaProvider, outboxRelayProvider } from './messaging.providers';
 
 @Module({
-  controllers: [HealthController, LedgerQueriesController],
+  controllers: [HealthController, LedgerQueriesController, LedgerOpenApiController],
   providers: [
     { provide: LEDGER_CONFIG, useFactory: ledgerConfigFromEnv },
     dataSourceProvider,

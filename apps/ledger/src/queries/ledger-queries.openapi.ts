@@ -1,0 +1,202 @@
+import { LEDGER_COMMAND_TYPES, LEDGER_REJECTIONS } from '@settlement/contracts';
+import { TRANSACTION_TYPES } from '../book/transaction-types';
+import { pageSizeDefault, pageSizeMax } from './posting-filter';
+
+/**
+ * The OpenAPI document of the ledger's query API (LedgerQueriesController),
+ * built from the constants the controller checks with (page sizes,
+ * transaction and command types, rejection reasons). The ledger serves it at
+ * `GET /openapi/ledger-queries.json`; docs/api/ledger-queries.openapi.json is
+ * this document checked in (a unit test fails when the two drift apart), and
+ * the end-to-end tests check every answer they get from the API against it.
+ */
+
+type Schema = Record<string, unknown>;
+
+/** An amount as the ledger stores it: NUMERIC(22,8) as text, always 8 decimals. */
+const storedAmount = (description: string, signed: boolean): Schema => ({
+  type: 'string',
+  pattern: `^${signed ? '-?' : ''}[0-9]{1,14}\\.[0-9]{8}$`,
+  description,
+  examples: [signed ? '-10.00000000' : '90.00000000'],
+});
+const decimalId = (description: string): Schema => ({ type: 'string', pattern: '^[1-9][0-9]{0,18}$', description });
+const instant: Schema = { type: 'string', format: 'date-time', description: 'ISO 8601, UTC.' };
+const json = (schema: Schema) => ({ 'application/json': { schema } });
+const problem = (errors: readonly string[], withField: boolean): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: withField ? ['error', 'field'] : ['error'],
+  properties: { error: { enum: [...errors] }, ...(withField ? { field: { type: 'string', description: 'The query parameter at fault.' } } : {}) },
+});
+
+const walletParameters = [
+  { name: 'merchantId', in: 'path', required: true, schema: { type: 'string', minLength: 1 } },
+  { name: 'username', in: 'path', required: true, schema: { type: 'string', minLength: 1 } },
+  { name: 'currency', in: 'path', required: true, schema: { type: 'string', minLength: 1 }, example: 'USDT' },
+];
+
+/** The history's query parameters (posting-filter.ts); `account` only where an item is one account's. */
+function historyParameters(withAccount: boolean): Schema[] {
+  return [
+    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: pageSizeMax, default: pageSizeDefault }, description: 'Items per page.' },
+    { name: 'cursor', in: 'query', schema: decimalId('The previous page\'s nextCursor.') },
+    { name: 'type', in: 'query', schema: { enum: [...TRANSACTION_TYPES] }, description: 'Only transactions of this type.' },
+    ...(withAccount ? [{ name: 'account', in: 'query', schema: { enum: ['available', 'held'] }, description: 'Only this account\'s postings.' }] : []),
+    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Inclusive; needs a zone (Z or an offset).' },
+    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Exclusive; needs a zone (Z or an offset).' },
+  ];
+}
+
+const balances: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['currency', 'available', 'held'],
+  properties: { currency: { type: 'string' }, available: storedAmount('Available balance.', false), held: storedAmount('Held balance.', false) },
+};
+
+const page = (item: Schema): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: { type: 'array', maxItems: pageSizeMax, items: item },
+    nextCursor: { oneOf: [decimalId('Pass as `cursor` for the next page.'), { type: 'null', description: 'The last page.' }] },
+  },
+});
+
+export function ledgerQueriesOpenApi(): Schema {
+  const walletPath = '/wallets/{merchantId}/{username}/{currency}';
+  const walletNotFound = { description: 'The ledger has never seen this wallet.', content: json({ $ref: '#/components/schemas/WalletNotFound' }) };
+  const badQuery = (withAccount: boolean) => ({
+    description: `A malformed or repeated query parameter${withAccount ? '' : ', or `account` (an operation spans both accounts)'}: INVALID_LIMIT, INVALID_CURSOR or INVALID_FILTER, with the field.`,
+    content: json({ $ref: '#/components/schemas/BadQuery' }),
+  });
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Ledger queries',
+      version: '1.0.0',
+      description:
+        'The ledger\'s internal read API, for the gateway and operators (README "Ledger queries"). Amounts are NUMERIC(22,8) as text. ' +
+        'Histories are newest first and paged by cursor; a page of operations never splits one.',
+    },
+    servers: [{ url: 'http://127.0.0.1:3001' }],
+    paths: {
+      [walletPath]: {
+        get: {
+          operationId: 'getWallet',
+          summary: 'Available and held balances of one wallet',
+          parameters: walletParameters,
+          responses: { '200': { description: 'The balances.', content: json({ $ref: '#/components/schemas/Wallet' }) }, '404': walletNotFound },
+        },
+      },
+      [`${walletPath}/postings`]: {
+        get: {
+          operationId: 'listPostings',
+          summary: 'The wallet\'s postings, newest first',
+          parameters: [...walletParameters, ...historyParameters(true)],
+          responses: { '200': { description: 'A page of postings.', content: json(page({ $ref: '#/components/schemas/Posting' })) }, '400': badQuery(true), '404': walletNotFound },
+        },
+      },
+      [`${walletPath}/operations`]: {
+        get: {
+          operationId: 'listOperations',
+          summary: 'The wallet\'s operations (one per transaction), newest first',
+          parameters: [...walletParameters, ...historyParameters(false)],
+          responses: { '200': { description: 'A page of operations.', content: json(page({ $ref: '#/components/schemas/Operation' })) }, '400': badQuery(false), '404': walletNotFound },
+        },
+      },
+      '/commands/{commandId}': {
+        get: {
+          operationId: 'getCommand',
+          summary: 'The stored result of a command, by its id (the idempotency key)',
+          parameters: [{ name: 'commandId', in: 'path', required: true, schema: { type: 'string', minLength: 1 }, example: 'ext-orders:m1:req-1' }],
+          responses: {
+            '200': { description: 'The command as received and its result as first emitted.', content: json({ $ref: '#/components/schemas/StoredCommand' }) },
+            '404': { description: 'No command with this id was applied.', content: json(problem(['COMMAND_NOT_FOUND'], false)) },
+          },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Wallet: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['merchantId', 'username', 'currency', 'available', 'held'],
+          properties: {
+            merchantId: { type: 'string' },
+            username: { type: 'string' },
+            currency: { type: 'string' },
+            available: storedAmount('Available balance.', false),
+            held: storedAmount('Held balance.', false),
+          },
+        },
+        Posting: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['postingId', 'transactionRef', 'type', 'commandId', 'account', 'amount', 'createdAt'],
+          properties: {
+            postingId: decimalId('Increases with every posting; the cursor.'),
+            transactionRef: decimalId('The transaction the posting belongs to.'),
+            type: { enum: [...TRANSACTION_TYPES] },
+            commandId: { type: 'string', description: 'The command that made the transaction.' },
+            account: { enum: ['available', 'held'] },
+            amount: storedAmount('Signed: positive credits the account.', true),
+            createdAt: instant,
+          },
+        },
+        Operation: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['transactionRef', 'type', 'commandId', 'commandType', 'available', 'held', 'balancesAfter', 'createdAt'],
+          properties: {
+            transactionRef: decimalId('The transaction.'),
+            type: { enum: [...TRANSACTION_TYPES] },
+            commandId: { type: 'string' },
+            commandType: { enum: [...LEDGER_COMMAND_TYPES, null] },
+            available: storedAmount('Net change of the available balance.', true),
+            held: storedAmount('Net change of the held balance.', true),
+            balancesAfter: {
+              oneOf: [{ $ref: '#/components/schemas/Balances' }, { type: 'null', description: 'The transaction was made by another wallet\'s command.' }],
+            },
+            createdAt: instant,
+          },
+        },
+        Balances: balances,
+        StoredCommand: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['commandType', 'appliedAt', 'command', 'result'],
+          properties: {
+            commandType: { enum: [...LEDGER_COMMAND_TYPES] },
+            appliedAt: instant,
+            command: {
+              type: 'object',
+              required: ['commandId', 'requestHash'],
+              properties: { commandId: { type: 'string' }, requestHash: { type: 'string' } },
+              description: 'The command\'s payload as received (docs/events).',
+            },
+            result: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['commandId', 'commandType', 'requestHash', 'status'],
+              properties: {
+                commandId: { type: 'string' },
+                commandType: { enum: [...LEDGER_COMMAND_TYPES] },
+                requestHash: { type: 'string' },
+                status: { enum: ['ACCEPTED', 'REJECTED'] },
+                reason: { enum: Object.values(LEDGER_REJECTIONS) },
+                balances: { $ref: '#/components/schemas/Balances' },
+                transactionRef: decimalId('Set when ACCEPTED.'),
+              },
+            },
+          },
+        },
+        WalletNotFound: problem(['WALLET_NOT_FOUND'], false),
+        BadQuery: problem(['INVALID_LIMIT', 'INVALID_CURSOR', 'INVALID_FILTER'], true),
+      },
+    },
+  };
+}
