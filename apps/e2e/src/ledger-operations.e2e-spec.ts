@@ -513,7 +513,8 @@ describe('ledger operations over Kafka: trades, withdrawals, transfers and conve
   });
 
   it('answers its queries as its OpenAPI document says, and serves that document', async () => {
-    // Every answer above was checked against the document as it came (OpenApiAnswers.get); here, that every documented response came.
+    // Every answer above was checked against the document as it came (OpenApiAnswers.get); here, that every documented
+    // response came (the history test above gets most of them: this one needs it to have run first, as jest runs a file's tests in order).
     expect(queries.seen()).toEqual(queries.documented());
     // A rejected command's stored result is documented too (reason, balances).
     await ledger.send('order.created', { ...wallet('carol'), commandId: `${m}:carol-h3`, orderId: `${m}:carol-o3`, amount: '1000' });

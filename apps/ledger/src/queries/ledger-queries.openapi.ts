@@ -78,7 +78,7 @@ export function ledgerQueriesOpenApi(): Schema {
       title: 'Ledger queries',
       version: '1.0.0',
       description:
-        'The ledger\'s internal read API, for the gateway and operators (README "Ledger queries"). Amounts are NUMERIC(22,8) as text. ' +
+        'The ledger\'s internal read API, for the gateway and operators (README, "Using it"). Amounts are NUMERIC(22,8) as text. ' +
         'Histories are newest first and paged by cursor; a page of operations never splits one.',
     },
     servers: [{ url: 'http://127.0.0.1:3001' }],
