@@ -310,20 +310,12 @@ class Workload {
  */
 async function ledgerTableStats(db) {
   const { rows } = await db.query(
-    `SELECT relname AS table, n_live_tup AS live, n_dead_tup AS dead, n_tup_upd AS updates, n_tup_hot_upd AS hot,
-            vacuum_count AS vacuums, autovacuum_count AS autovacuums, pg_total_relation_size(relid) AS bytes
+    `SELECT relname AS "table", n_live_tup::float8 AS live, n_dead_tup::float8 AS dead, n_tup_upd::float8 AS updates,
+            n_tup_hot_upd::float8 AS "hotUpdates", vacuum_count::float8 AS vacuums, autovacuum_count::float8 AS autovacuums,
+            round(pg_total_relation_size(relid) / 1048576.0, 1)::float8 AS "sizeMb"
      FROM pg_stat_user_tables WHERE schemaname = 'ledger' AND relname <> 'ledger_migrations' ORDER BY pg_total_relation_size(relid) DESC`,
   );
-  return rows.map((r) => ({
-    table: r.table,
-    live: Number(r.live),
-    dead: Number(r.dead),
-    updates: Number(r.updates),
-    hotUpdates: Number(r.hot),
-    vacuums: Number(r.vacuums),
-    autovacuums: Number(r.autovacuums),
-    sizeMb: mb(Number(r.bytes)),
-  }));
+  return rows;
 }
 
 async function healthOfAll(ledgers) {

@@ -36,25 +36,6 @@ const walletParameters = [
   { name: 'currency', in: 'path', required: true, schema: { type: 'string', minLength: 1 }, example: 'USDT' },
 ];
 
-/** The history's query parameters (posting-filter.ts); `account` only where an item is one account's. */
-function historyParameters(withAccount: boolean): Schema[] {
-  return [
-    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: pageSizeMax, default: pageSizeDefault }, description: 'Items per page.' },
-    { name: 'cursor', in: 'query', schema: decimalId('The previous page\'s nextCursor.') },
-    { name: 'type', in: 'query', schema: { enum: [...TRANSACTION_TYPES] }, description: 'Only transactions of this type.' },
-    ...(withAccount ? [{ name: 'account', in: 'query', schema: { enum: ['available', 'held'] }, description: 'Only this account\'s postings.' }] : []),
-    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Inclusive; needs a zone (Z or an offset).' },
-    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Exclusive; needs a zone (Z or an offset).' },
-  ];
-}
-
-const balances: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['currency', 'available', 'held'],
-  properties: { currency: { type: 'string' }, available: storedAmount('Available balance.', false), held: storedAmount('Held balance.', false) },
-};
-
 const page = (item: Schema): Schema => ({
   type: 'object',
   additionalProperties: false,
@@ -65,13 +46,46 @@ const page = (item: Schema): Schema => ({
   },
 });
 
-export function ledgerQueriesOpenApi(): Schema {
-  const walletPath = '/wallets/{merchantId}/{username}/{currency}';
-  const walletNotFound = { description: 'The ledger has never seen this wallet.', content: json({ $ref: '#/components/schemas/WalletNotFound' }) };
-  const badQuery = (withAccount: boolean) => ({
+const walletNotFound: Schema = { description: 'The ledger has never seen this wallet.', content: json({ $ref: '#/components/schemas/WalletNotFound' }) };
+
+/**
+ * A wallet history's GET (posting-filter.ts): its query parameters, a page of
+ * `item`s, and its refusals. `account` only where an item is one account's
+ * (a posting); an operation spans both, so there it is refused.
+ */
+function historyOperation(operationId: string, summary: string, item: 'Posting' | 'Operation'): Schema {
+  const withAccount = item === 'Posting';
+  const parameters = [
+    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: pageSizeMax, default: pageSizeDefault }, description: 'Items per page.' },
+    { name: 'cursor', in: 'query', schema: decimalId('The previous page\'s nextCursor.') },
+    { name: 'type', in: 'query', schema: { enum: [...TRANSACTION_TYPES] }, description: 'Only transactions of this type.' },
+    ...(withAccount ? [{ name: 'account', in: 'query', schema: { enum: ['available', 'held'] }, description: 'Only this account\'s postings.' }] : []),
+    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Inclusive; needs a zone (Z or an offset).' },
+    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Exclusive; needs a zone (Z or an offset).' },
+  ];
+  const badQuery = {
     description: `A malformed or repeated query parameter${withAccount ? '' : ', or `account` (an operation spans both accounts)'}: INVALID_LIMIT, INVALID_CURSOR or INVALID_FILTER, with the field.`,
     content: json({ $ref: '#/components/schemas/BadQuery' }),
-  });
+  };
+  return {
+    get: {
+      operationId,
+      summary,
+      parameters: [...walletParameters, ...parameters],
+      responses: { '200': { description: `A page of ${item.toLowerCase()}s.`, content: json(page({ $ref: `#/components/schemas/${item}` })) }, '400': badQuery, '404': walletNotFound },
+    },
+  };
+}
+
+const balances: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['currency', 'available', 'held'],
+  properties: { currency: { type: 'string' }, available: storedAmount('Available balance.', false), held: storedAmount('Held balance.', false) },
+};
+
+export function ledgerQueriesOpenApi(): Schema {
+  const walletPath = '/wallets/{merchantId}/{username}/{currency}';
   return {
     openapi: '3.1.0',
     info: {
@@ -91,22 +105,8 @@ export function ledgerQueriesOpenApi(): Schema {
           responses: { '200': { description: 'The balances.', content: json({ $ref: '#/components/schemas/Wallet' }) }, '404': walletNotFound },
         },
       },
-      [`${walletPath}/postings`]: {
-        get: {
-          operationId: 'listPostings',
-          summary: 'The wallet\'s postings, newest first',
-          parameters: [...walletParameters, ...historyParameters(true)],
-          responses: { '200': { description: 'A page of postings.', content: json(page({ $ref: '#/components/schemas/Posting' })) }, '400': badQuery(true), '404': walletNotFound },
-        },
-      },
-      [`${walletPath}/operations`]: {
-        get: {
-          operationId: 'listOperations',
-          summary: 'The wallet\'s operations (one per transaction), newest first',
-          parameters: [...walletParameters, ...historyParameters(false)],
-          responses: { '200': { description: 'A page of operations.', content: json(page({ $ref: '#/components/schemas/Operation' })) }, '400': badQuery(false), '404': walletNotFound },
-        },
-      },
+      [`${walletPath}/postings`]: historyOperation('listPostings', 'The wallet\'s postings, newest first', 'Posting'),
+      [`${walletPath}/operations`]: historyOperation('listOperations', 'The wallet\'s operations (one per transaction), newest first', 'Operation'),
       '/commands/{commandId}': {
         get: {
           operationId: 'getCommand',
