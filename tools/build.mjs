@@ -33,7 +33,7 @@ export async function build() {
   const started = Date.now();
   await rm(out, { recursive: true, force: true });
   let count = 0;
-  const projects = ['apps/gateway', 'apps/ledger', 'apps/settlement', 'libs/contracts', 'libs/money', 'libs/messaging', 'libs/telemetry', 'libs/testing', 'libs/ledger-audit'];
+  const projects = ['apps/gateway', 'apps/ledger', 'apps/settlement', 'libs/contracts', 'libs/money', 'libs/messaging', 'libs/telemetry', 'libs/testing', 'libs/ledger-audit', 'libs/http'];
   for (const project of projects) {
     for await (const file of sources(join(root, project, 'src'))) {
       const target = join(out, relative(root, file).replace(`${sep}src${sep}`, sep)).replace(/\.ts$/, '.js');

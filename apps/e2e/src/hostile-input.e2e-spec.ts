@@ -139,6 +139,22 @@ describe('hostile input: every answer a documented error, and nothing moves', ()
         const nowhere = await raw(system.gatewayUrl, 'POST', '/seamless/v1/withdrawall', { body: '{}' });
         expect(nowhere).toMatchObject({ status: 404, body: { status: 'Error', code: 'NOT_FOUND' } });
       }));
+
+    it("answers the ledger's and the settlement service's unknown paths, other methods and malformed URLs as {error, message}, not in the framework's shape", async () => {
+      const ledger = system.services.ledger.url;
+      const walletPath = `/wallets/${merchant}/victim/USDT`;
+      const plain = (error: string) => ({ error, message: expect.any(String) });
+      expect(await raw(ledger, 'DELETE', walletPath)).toMatchObject({ status: 405, headers: { allow: 'GET, HEAD' }, body: plain('METHOD_NOT_ALLOWED') });
+      expect(await raw(ledger, 'POST', '/commands/x', { body: '{}' })).toMatchObject({ status: 405, headers: { allow: 'GET, HEAD' }, body: plain('METHOD_NOT_ALLOWED') });
+      expect(await raw(ledger, 'GET', `/wallet/${merchant}/victim/USDT`)).toMatchObject({ status: 404, body: plain('NOT_FOUND') });
+      // One past the longest path parameter (2,048 characters as it stands in the URL), and the longest itself.
+      expect(await raw(ledger, 'GET', `/commands/${'x'.repeat(2049)}`)).toMatchObject({ status: 414, body: plain('URI_TOO_LONG') });
+      expect(await raw(ledger, 'GET', `/commands/${'x'.repeat(2048)}`)).toMatchObject({ status: 404, body: { error: 'COMMAND_NOT_FOUND' } });
+      expect(await raw(ledger, 'GET', '/wallets/%E0%A4%A/victim/USDT')).toMatchObject({ status: 400, body: plain('BAD_REQUEST') });
+      const settlement = system.services.settlement.url;
+      expect(await raw(settlement, 'POST', '/health', { body: '{}' })).toMatchObject({ status: 405, headers: { allow: 'GET, HEAD' }, body: plain('METHOD_NOT_ALLOWED') });
+      expect(await raw(settlement, 'GET', '/nowhere')).toMatchObject({ status: 404, body: plain('NOT_FOUND') });
+    });
   });
 
   describe('amounts', () => {

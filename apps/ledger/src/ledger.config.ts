@@ -5,6 +5,15 @@ import { TOPICS } from '@settlement/contracts';
 export const LEDGER_SCHEMA = 'ledger';
 
 /** Every limit of the ledger service, in one place. */
+/**
+ * Longest path parameter of the query API, percent-encoded as it stands in
+ * the URL (longer: 414 URI_TOO_LONG). Command ids hold a prefix, a merchant
+ * id (40) and a caller's 128-code-point id, each code point up to 12 bytes
+ * percent-encoded; Fastify's default of 100 answered 414 for valid long ids
+ * (the gateway then 500).
+ */
+export const queryPathParameterLengthMax = 2048;
+
 export interface LedgerConfig {
   /** HTTP port for health and queries. */
   readonly port: number;
@@ -29,9 +38,7 @@ export function ledgerConfigFromEnv(): LedgerConfig {
   return {
     port,
     host,
-    // Command ids hold a prefix, a merchant id (40) and a caller's 128-code-point id, each code point up to
-    // 12 bytes percent-encoded; Fastify's default of 100 answered 414 for valid long ids (the gateway then 500).
-    queryParamLengthMax: 2048,
+    queryParamLengthMax: queryPathParameterLengthMax,
     consumer: {
       groupId: 'ledger',
       groupInstanceId: groupInstanceIdOf('ledger', instanceId),

@@ -2,6 +2,7 @@ import './instrumentation';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { EdgeExceptionFilter, RouteTable, edgeFrameworkErrors, sendPlainFailure } from '@settlement/http';
 import { assertPortFree } from '@settlement/messaging';
 import { stopTelemetry } from '@settlement/telemetry';
 import { SettlementModule } from './settlement.module';
@@ -11,7 +12,12 @@ async function bootstrap(): Promise<void> {
   const config = settlementConfigFromEnv();
   // Before the consumers join under the instance id this address names (see settlement.config.ts).
   await assertPortFree(config.port, config.host);
-  const app = await NestFactory.create<NestFastifyApplication>(SettlementModule, new FastifyAdapter());
+  // Unknown routes, wrong methods and routing errors as {"error": CODE, "message": ...}, not in Nest's shape.
+  const adapter = new FastifyAdapter({ frameworkErrors: edgeFrameworkErrors(sendPlainFailure) });
+  const routes = new RouteTable();
+  routes.collectFrom(adapter.getInstance());
+  const app = await NestFactory.create<NestFastifyApplication>(SettlementModule, adapter);
+  app.useGlobalFilters(new EdgeExceptionFilter(routes));
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   process.on('beforeExit', () => void stopTelemetry());

@@ -1,5 +1,6 @@
 import { LEDGER_COMMAND_TYPES, LEDGER_REJECTIONS } from '@settlement/contracts';
 import { TRANSACTION_TYPES } from '../book/transaction-types';
+import { queryPathParameterLengthMax } from '../ledger.config';
 import { pageSizeDefault, pageSizeMax } from './posting-filter';
 
 /**
@@ -93,7 +94,10 @@ export function ledgerQueriesOpenApi(): Schema {
       version: '1.0.0',
       description:
         'The ledger\'s internal read API, for the gateway and operators (README, "Using it"). Amounts are NUMERIC(22,8) as text. ' +
-        'Histories are newest first and paged by cursor; a page of operations never splits one.',
+        'Histories are newest first and paged by cursor; a page of operations never splits one. ' +
+        'Outside the operations below, refusals come as {"error", "message"}: an unknown path 404 NOT_FOUND, another method ' +
+        `405 METHOD_NOT_ALLOWED with Allow, a path parameter over ${queryPathParameterLengthMax.toLocaleString('en-US')} characters percent-encoded 414 URI_TOO_LONG, ` +
+        'a malformed URL 400 BAD_REQUEST.',
     },
     servers: [{ url: 'http://127.0.0.1:3001' }],
     paths: {
