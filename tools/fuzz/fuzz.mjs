@@ -1,14 +1,17 @@
 // `npm run fuzz`: schemathesis (from PyPI, pinned in tools/fuzz/requirements.txt,
 // installed into .venv-fuzz/ on first use) against every OpenAPI document the
 // gateway serves, with tools/fuzz/hooks.py signing seamless bodies and its own
-// checks on the dialects' codes. Exits non-zero when schemathesis reports a failure.
+// checks on the dialects' codes, then against the ledger's query document
+// (tools/fuzz/ledger.schemathesis.toml) on the fuzzer's funded wallet. Exits
+// non-zero when schemathesis reports a failure.
 //
 // Without --gateway it starts Postgres, Kafka and the three services on its own
 // ports (traffic only to 127.0.0.1) and stops them afterwards. The e2e test
-// apps/e2e/src/fuzz.e2e-spec.ts runs this with --gateway against its System.
+// apps/e2e/src/fuzz.e2e-spec.ts runs this with --gateway and --ledger against its System.
 //
-// Options: --gateway URL --admin-token TOKEN --max-examples 200 --max-time SECONDS --seed N
-//          --report-dir DIR (default reports/fuzz)
+// Options: --gateway URL --ledger URL (the ledger's query API; without it only the
+//          gateway's documents when --gateway is given) --admin-token TOKEN
+//          --max-examples 200 --max-time SECONDS --seed N --report-dir DIR (default reports/fuzz)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ const venvDir = join(repoRoot, '.venv-fuzz');
 const requirements = join(repoRoot, 'tools', 'fuzz', 'requirements.txt');
 const hooks = join(repoRoot, 'tools', 'fuzz', 'hooks.py');
 const config = join(repoRoot, 'tools', 'fuzz', 'schemathesis.toml');
+const ledgerConfig = join(repoRoot, 'tools', 'fuzz', 'ledger.schemathesis.toml');
 const schemathesisBin = join(venvDir, 'bin', 'schemathesis');
 
 /**
@@ -68,21 +72,36 @@ export async function provision(gateway, adminToken) {
 }
 
 /**
- * Runs schemathesis on each document; returns the documents with failures.
+ * Runs schemathesis on each document the gateway serves and, given `ledger`,
+ * on the ledger's query document; returns the documents with failures.
  * Output goes to the console; reports (JUnit) to reportDir.
  */
-export async function fuzzGateway({ gateway, adminToken, maxExamples, maxTimeSeconds, seed, reportDir, log = console.log }) {
+export async function fuzzGateway({ gateway, ledger, adminToken, maxExamples, maxTimeSeconds, seed, reportDir, log = console.log }) {
   ensureVenv(log);
   const identity = await provision(gateway, adminToken);
   log(`[fuzz] merchant ${identity.merchantId}, user ${identity.username} (${identity.currency})`);
-  const failed = [];
-  for (const document of FUZZ_DOCUMENTS) {
+  const env = {
+    FUZZ_MERCHANT: identity.merchantId,
+    FUZZ_USERNAME: identity.username,
+    FUZZ_CURRENCY: identity.currency,
+    FUZZ_WALLET_TOKEN: identity.walletToken,
+    FUZZ_WALLET_SECRET: identity.walletSecret,
+  };
+  const runs = FUZZ_DOCUMENTS.map((document) => ({
+    document,
+    base: gateway,
+    configFile: config,
     // The admin document is fuzzed with the admin token, the dialects with the merchant's bearer token.
-    const bearer = document === 'admin' ? adminToken : identity.bearerToken;
+    headers: [`Authorization: Bearer ${document === 'admin' ? adminToken : identity.bearerToken}`],
+    hooks: true,
+  }));
+  if (ledger !== undefined) runs.push({ document: 'ledger-queries', base: ledger, configFile: ledgerConfig, headers: [], hooks: false });
+  const failed = [];
+  for (const { document, base, configFile, headers, hooks: withHooks } of runs) {
     const args = [
-      'run', `${gateway}/openapi/${document}.json`,
-      '--url', gateway,
-      '--header', `Authorization: Bearer ${bearer}`,
+      'run', `${base}/openapi/${document}.json`,
+      '--url', base,
+      ...headers.flatMap((header) => ['--header', header]),
       '--max-examples', String(maxExamples),
       '--workers', '2',
       // Longer than the gateway's wait for a ledger result (the e2e test sets RESULT_WAIT_MS to 30 s on a loaded
@@ -95,16 +114,13 @@ export async function fuzzGateway({ gateway, adminToken, maxExamples, maxTimeSec
       ...(seed !== undefined ? ['--seed', String(seed)] : []),
     ];
     log(`[fuzz] schemathesis ${document}`);
-    const result = spawnSync(schemathesisBin, ['--config-file', config, ...args], {
+    const result = spawnSync(schemathesisBin, ['--config-file', configFile, ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'inherit', 'inherit'],
       env: {
         ...process.env,
-        SCHEMATHESIS_HOOKS: hooks,
-        FUZZ_USERNAME: identity.username,
-        FUZZ_CURRENCY: identity.currency,
-        FUZZ_WALLET_TOKEN: identity.walletToken,
-        FUZZ_WALLET_SECRET: identity.walletSecret,
+        ...env,
+        ...(withHooks ? { SCHEMATHESIS_HOOKS: hooks } : {}),
         // Failing examples are not replayed from a database kept between runs: each run stands on its seed.
         HYPOTHESIS_STORAGE_DIRECTORY: join(reportDir, '.hypothesis'),
       },
@@ -133,6 +149,7 @@ async function main() {
   };
   let stack;
   let gateway = args.gateway;
+  let ledger = args.ledger;
   if (gateway === undefined) {
     const { startInfrastructure, startServices } = await import('../stack.mjs');
     // Below Linux's ephemeral port range (32768-60999), where an outgoing connection could be holding a port.
@@ -146,9 +163,10 @@ async function main() {
       throw error;
     }
     gateway = `http://127.0.0.1:${ports.gateway}`;
+    ledger = `http://127.0.0.1:${ports.ledger}`;
   }
   try {
-    const { failed } = await fuzzGateway({ gateway, ...options });
+    const { failed } = await fuzzGateway({ gateway, ledger, ...options });
     console.log(failed.length === 0 ? '[fuzz] no failures' : `[fuzz] failures in: ${failed.join(', ')}`);
     process.exitCode = failed.length === 0 ? 0 : 1;
   } finally {

@@ -5,12 +5,12 @@ import { System, adminToken, repoRoot } from './system';
 /** Examples per operation: enough for the coverage phase and some fuzzing within about a minute here; `npm run fuzz` runs longer. */
 const examplesPerOperation = 100;
 
-/** Runs tools/fuzz/fuzz.mjs against a running gateway; resolves with its exit code and output. */
-function fuzz(gatewayUrl: string): Promise<{ code: number | null; output: string }> {
+/** Runs tools/fuzz/fuzz.mjs against a running gateway and ledger; resolves with its exit code and output. */
+function fuzz(gatewayUrl: string, ledgerUrl: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'tools', 'fuzz', 'fuzz.mjs'), '--gateway', gatewayUrl, '--admin-token', adminToken, '--max-examples', String(examplesPerOperation), '--seed', '20261121'],
+      [join(repoRoot, 'tools', 'fuzz', 'fuzz.mjs'), '--gateway', gatewayUrl, '--ledger', ledgerUrl, '--admin-token', adminToken, '--max-examples', String(examplesPerOperation), '--seed', '20261121'],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -20,7 +20,7 @@ function fuzz(gatewayUrl: string): Promise<{ code: number | null; output: string
   });
 }
 
-describe('schemathesis against every OpenAPI document the gateway serves', () => {
+describe("schemathesis against every OpenAPI document the gateway serves and the ledger's query document", () => {
   let system: System;
 
   beforeAll(async () => {
@@ -37,7 +37,7 @@ describe('schemathesis against every OpenAPI document the gateway serves', () =>
   });
 
   it('finds no server error, no accepted invalid input, no refused valid input, no ignored auth and no schema mismatch', async () => {
-    const { code, output } = await fuzz(system.gatewayUrl);
+    const { code, output } = await fuzz(system.gatewayUrl, system.services.ledger.url);
     if (code !== 0) console.log(output.slice(-20000));
     expect(output).toContain('[fuzz] no failures');
     expect(code).toBe(0);

@@ -1,7 +1,7 @@
 import { LEDGER_COMMAND_TYPES, LEDGER_REJECTIONS } from '@settlement/contracts';
 import { TRANSACTION_TYPES } from '../book/transaction-types';
 import { queryPathParameterLengthMax } from '../ledger.config';
-import { pageSizeDefault, pageSizeMax } from './posting-filter';
+import { instantPattern, pageSizeDefault, pageSizeMax } from './posting-filter';
 
 /**
  * The OpenAPI document of the ledger's query API (LedgerQueriesController),
@@ -47,6 +47,10 @@ const page = (item: Schema): Schema => ({
   },
 });
 
+/** A history's `from` or `to`: an RFC 3339 date-time, in the form the filter takes (posting-filter.ts). */
+const instantFilter: Schema = { type: 'string', format: 'date-time', pattern: instantPattern };
+const instantRules = 'Needs a zone: Z or an offset up to ±15:59 (Postgres\'s limit); at most six fraction digits; years 0001-9999.';
+
 const walletNotFound: Schema = { description: 'The ledger has never seen this wallet.', content: json({ $ref: '#/components/schemas/WalletNotFound' }) };
 
 /**
@@ -61,8 +65,8 @@ function historyOperation(operationId: string, summary: string, item: 'Posting' 
     { name: 'cursor', in: 'query', schema: decimalId('The previous page\'s nextCursor.') },
     { name: 'type', in: 'query', schema: { enum: [...TRANSACTION_TYPES] }, description: 'Only transactions of this type.' },
     ...(withAccount ? [{ name: 'account', in: 'query', schema: { enum: ['available', 'held'] }, description: 'Only this account\'s postings.' }] : []),
-    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Inclusive; needs a zone (Z or an offset).' },
-    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Exclusive; needs a zone (Z or an offset).' },
+    { name: 'from', in: 'query', schema: instantFilter, description: `Inclusive. ${instantRules}` },
+    { name: 'to', in: 'query', schema: instantFilter, description: `Exclusive. ${instantRules}` },
   ];
   const badQuery = {
     description: `A malformed or repeated query parameter${withAccount ? '' : ', or `account` (an operation spans both accounts)'}: INVALID_LIMIT, INVALID_CURSOR or INVALID_FILTER, with the field.`,

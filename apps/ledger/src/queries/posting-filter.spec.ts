@@ -25,6 +25,7 @@ describe('postingFilterOf', () => {
     expect(postingFilterOf({ limit: String(pageSizeMax) }).limit).toBe(pageSizeMax);
     expect(postingFilterOf({ cursor: '9223372036854775807' }).cursor).toBe('9223372036854775807');
     expect(postingFilterOf({ from: '2024-02-29T23:59:59.999999-03:00' }).from).toBe('2024-02-29T23:59:59.999999-03:00');
+    expect(postingFilterOf({ from: '0001-01-01T00:00:00+15:59', to: '9999-12-31T23:59:59-15:59' })).toMatchObject({ from: '0001-01-01T00:00:00+15:59', to: '9999-12-31T23:59:59-15:59' });
   });
 
   it.each([['0'], ['-5'], ['501'], ['1.5'], ['abc'], [''], ['1e2'], [' 5']])('refuses limit %j with INVALID_LIMIT', (limit) => {
@@ -45,6 +46,9 @@ describe('postingFilterOf', () => {
     ['to', '2026-11-01T24:00:00Z'],
     ['to', '0000-01-01T00:00:00Z'],
     ['to', '2026-11-01T00:00:00+16:00'],
+    ['to', '2026-11-01T00:00:00-18:45'],
+    ['to', '2026-11-01T00:00:00+05:60'],
+    ['from', '2026-11-01T00:00:00.1234567Z'],
     ['to', 'yesterday'],
   ])('refuses %s=%j with INVALID_FILTER naming the field', (field, value) => {
     expect(refusal({ [field]: value })).toEqual({ error: 'INVALID_FILTER', field });

@@ -53,15 +53,22 @@ export function postingFilterOf(query: Record<string, unknown>): PostingFilter {
 }
 
 /**
- * An ISO 8601 date-time with a zone (Z or ±hh:mm), seconds and up to six
- * fraction digits optional, naming a real calendar time in years 1-9999:
- * Date.parse alone takes 2026-02-30 (as March 2nd), which Postgres refuses.
+ * The form of `from` and `to`: an ISO 8601 date-time in years 0001-9999 with
+ * a zone, Z or an offset up to ±15:59 (Postgres's limit; RFC 3339 would allow
+ * ±23:59), seconds and up to six fraction digits (Postgres's microseconds)
+ * optional. The query document states it as the parameters' pattern.
+ */
+export const instantPattern = '^(?!0000)([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\\.[0-9]{1,6})?)?(?:Z|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])$';
+const instantForm = new RegExp(instantPattern);
+
+/**
+ * Whether `value` has the form of instantPattern and names a real calendar
+ * time: Date.parse alone takes 2026-02-30 (as March 2nd), which Postgres refuses.
  */
 function isInstant(value: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/.exec(value);
+  const m = instantForm.exec(value);
   if (m === null) return false;
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number);
-  if (year < 1 || Number(m[7] ?? 0) > 15 || Number(m[8] ?? 0) > 59) return false;
   const utc = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
   utc.setUTCFullYear(year);
   return utc.getUTCFullYear() === year && utc.getUTCMonth() === month - 1 && utc.getUTCDate() === day && utc.getUTCHours() === hour && utc.getUTCMinutes() === minute && utc.getUTCSeconds() === second;
