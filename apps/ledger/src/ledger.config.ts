@@ -4,7 +4,6 @@ import { TOPICS } from '@settlement/contracts';
 /** The Postgres schema the ledger owns. */
 export const LEDGER_SCHEMA = 'ledger';
 
-/** Every limit of the ledger service, in one place. */
 /**
  * Longest path parameter of the query API, percent-encoded as it stands in
  * the URL (longer: 414 URI_TOO_LONG). Command ids hold a prefix, a merchant
@@ -14,6 +13,7 @@ export const LEDGER_SCHEMA = 'ledger';
  */
 export const queryPathParameterLengthMax = 2048;
 
+/** Every limit of the ledger service, in one place. */
 export interface LedgerConfig {
   /** HTTP port for health and queries. */
   readonly port: number;
