@@ -1,8 +1,8 @@
 import './instrumentation';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { EdgeExceptionFilter, RouteTable, edgeFrameworkErrors, sendPlainFailure } from '@settlement/http';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { edgeAdapter } from '@settlement/http';
 import { assertPortFree } from '@settlement/messaging';
 import { stopTelemetry } from '@settlement/telemetry';
 import { SettlementModule } from './settlement.module';
@@ -13,11 +13,9 @@ async function bootstrap(): Promise<void> {
   // Before the consumers join under the instance id this address names (see settlement.config.ts).
   await assertPortFree(config.port, config.host);
   // Unknown routes, wrong methods and routing errors as {"error": CODE, "message": ...}, not in Nest's shape.
-  const adapter = new FastifyAdapter({ frameworkErrors: edgeFrameworkErrors(sendPlainFailure) });
-  const routes = new RouteTable();
-  routes.collectFrom(adapter.getInstance());
+  const { adapter, filter } = edgeAdapter();
   const app = await NestFactory.create<NestFastifyApplication>(SettlementModule, adapter);
-  app.useGlobalFilters(new EdgeExceptionFilter(routes));
+  app.useGlobalFilters(filter);
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   process.on('beforeExit', () => void stopTelemetry());

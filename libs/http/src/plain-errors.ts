@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteTable } from './route-table';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { RouteTable } from './route-table';
 
 /**
  * Failures decided before any controller runs (no such route, body or URI too
@@ -78,4 +79,18 @@ export class EdgeExceptionFilter implements ExceptionFilter {
     this.logger.error(`unhandled error on ${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`);
     void this.send(request, reply, 'INTERNAL');
   }
+}
+
+/**
+ * A service's Fastify adapter with its edge: routing errors (the adapter's
+ * `frameworkErrors`) and, through `filter` (install it with
+ * `app.useGlobalFilters`), unknown routes, wrong methods and unhandled
+ * errors, each answered by `send`. The route table fills as the application
+ * registers its routes.
+ */
+export function edgeAdapter(options: Omit<FastifyServerOptions, 'frameworkErrors'> = {}, send: EdgeFailureSender = sendPlainFailure): { adapter: FastifyAdapter; filter: EdgeExceptionFilter } {
+  const adapter = new FastifyAdapter({ ...options, frameworkErrors: edgeFrameworkErrors(send) });
+  const routes = new RouteTable();
+  routes.collectFrom(adapter.getInstance());
+  return { adapter, filter: new EdgeExceptionFilter(routes, send) };
 }

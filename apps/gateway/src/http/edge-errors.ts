@@ -1,4 +1,4 @@
-import { EDGE_FAILURE_STATUS, type EdgeFailure, type EdgeFailureSender, edgeFrameworkErrors, sendPlainFailure } from '@settlement/http';
+import { EDGE_FAILURE_STATUS, type EdgeFailure, type EdgeFailureSender, sendPlainFailure } from '@settlement/http';
 import { EXT_ORDERS_BASE } from '../ext-orders/ext-orders.auth';
 import { EXT_ORDER_CODES, envelope, type ExtOrderCode } from '../ext-orders/ext-orders.codes';
 import { SEAMLESS_BASE, SeamlessError, type SeamlessErrorCode, sendSeamlessError } from '../seamless/seamless.protocol';
@@ -43,6 +43,3 @@ export const sendEdgeFailure: EdgeFailureSender = async (request, reply, failure
     await sendPlainFailure(request, reply, failure, detail);
   }
 };
-
-/** Fastify's framework errors (routing, before any handler), in the dialect's shape: the adapter's `frameworkErrors`. */
-export const frameworkErrors = edgeFrameworkErrors(sendEdgeFailure);
