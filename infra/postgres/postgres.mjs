@@ -62,7 +62,10 @@ const SETTINGS = {
  * evicted dirty pages themselves (a write each) for the last third of the
  * run. Measured on this 24 GiB machine, two pairs back to back at the
  * million: 1 GB 9,240 and 9,050 commands/s (Postgres 88 us per command),
- * 4 GB 9,693 and 10,025 (84 and 81 us).
+ * 4 GB 9,693 and 10,025 (84 and 81 us). The system benchmark (1,000 orders/s,
+ * then saturation) moved within its noise, two pairs: 1 GB p99 58.4 and 42.5
+ * ms, 4,051 and 4,553 orders/s; 6 GB 46.5 and 56.0 ms, 4,100 and 3,940
+ * orders/s. The postmaster's peak RSS went from 59 to 158 MB.
  *
  * @param {number} totalBytes the machine's memory
  * @returns {string} the setting, in MB
