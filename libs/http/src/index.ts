@@ -1,2 +1,2 @@
 export * from './route-table';
-export * from './plain-errors';
+export * from './edge';
