@@ -58,9 +58,9 @@ const SETTINGS = {
  * server that Postgres shares with little else, between Postgres's default
  * (128 MB) and 8 GB (past that, the OS's page cache serves as well). The
  * ledger's tables outgrow a small pool quickly: bench:ledger's million
- * commands leave ~1.7 GB of tables, and with the 1 GB used before, backends
- * evicted dirty pages themselves (a write each) for the last third of the
- * run. Measured on this 24 GiB machine, two pairs back to back at the
+ * commands leave ~1.7 GB of tables, more than the 1 GB used before, so late
+ * in the run pages had to be evicted for new ones (not measured by itself;
+ * the throughput was). Measured on this 24 GiB machine, two pairs back to back at the
  * million: 1 GB 9,240 and 9,050 commands/s (Postgres 88 us per command),
  * 4 GB 9,693 and 10,025 (84 and 81 us). The system benchmark (1,000 orders/s,
  * then saturation) moved within its noise, two pairs: 1 GB p99 58.4 and 42.5

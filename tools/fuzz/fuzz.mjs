@@ -76,7 +76,7 @@ export async function provision(gateway, adminToken) {
  * on the ledger's query document; returns the documents with failures.
  * Output goes to the console; reports (JUnit) to reportDir.
  */
-export async function fuzzGateway({ gateway, ledger, adminToken, maxExamples, maxTimeSeconds, seed, reportDir, log = console.log }) {
+export async function fuzzDocuments({ gateway, ledger, adminToken, maxExamples, maxTimeSeconds, seed, reportDir, log = console.log }) {
   ensureVenv(log);
   const identity = await provision(gateway, adminToken);
   log(`[fuzz] merchant ${identity.merchantId}, user ${identity.username} (${identity.currency})`);
@@ -166,7 +166,7 @@ async function main() {
     ledger = `http://127.0.0.1:${ports.ledger}`;
   }
   try {
-    const { failed } = await fuzzGateway({ gateway, ledger, ...options });
+    const { failed } = await fuzzDocuments({ gateway, ledger, ...options });
     console.log(failed.length === 0 ? '[fuzz] no failures' : `[fuzz] failures in: ${failed.join(', ')}`);
     process.exitCode = failed.length === 0 ? 0 : 1;
   } finally {
